@@ -1,0 +1,85 @@
+#include "core/outbox.h"
+
+namespace asyncode::core {
+
+std::size_t utf8Prefix(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return text.size();
+  std::size_t n = max;
+  // Back up over continuation bytes (10xxxxxx) to the start of a character.
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  return n == 0 ? max : n;
+}
+
+void Outbox::setNotify(std::function<void()> notify) {
+  std::lock_guard lock(mu_);
+  notify_ = std::move(notify);
+}
+
+void Outbox::wakeIfWasEmpty(bool wasEmpty) {
+  if (wasEmpty && notify_) notify_();
+}
+
+void Outbox::write(Stream stream, const OwnerPtr& owner, std::string_view text) {
+  bool wasEmpty = false;
+  {
+    std::lock_guard lock(mu_);
+    wasEmpty = events_.empty();
+    while (!text.empty()) {
+      auto* last = events_.empty() ? nullptr : std::get_if<OutputEvent>(&events_.back());
+      if (!last || last->stream != stream || last->owner != owner || last->text.size() >= kChunk) {
+        events_.push_back(OutputEvent{stream, owner, {}});
+        last = &std::get<OutputEvent>(events_.back());
+      }
+      const std::size_t n = utf8Prefix(text, kChunk - last->text.size());
+      last->text.append(text.substr(0, n));
+      outputBytes_ += n;
+      text.remove_prefix(n);
+    }
+  }
+  wakeIfWasEmpty(wasEmpty);
+}
+
+void Outbox::push(OutEvent event) {
+  bool wasEmpty = false;
+  {
+    std::lock_guard lock(mu_);
+    wasEmpty = events_.empty();
+    events_.push_back(std::move(event));
+  }
+  wakeIfWasEmpty(wasEmpty);
+}
+
+bool Outbox::waitForRoom(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return room_.wait_for(lock, timeout, [this] { return outputBytes_ < kCapacity; });
+}
+
+bool Outbox::hasRoom() const {
+  std::lock_guard lock(mu_);
+  return outputBytes_ < kCapacity;
+}
+
+std::vector<OutEvent> Outbox::take(std::size_t maxOutputBytes) {
+  std::vector<OutEvent> out;
+  {
+    std::lock_guard lock(mu_);
+    std::size_t taken = 0;
+    while (!events_.empty() && taken < maxOutputBytes) {
+      if (auto* o = std::get_if<OutputEvent>(&events_.front())) {
+        taken += o->text.size();
+        outputBytes_ -= o->text.size();
+      }
+      out.push_back(std::move(events_.front()));
+      events_.pop_front();
+    }
+  }
+  room_.notify_all();
+  return out;
+}
+
+bool Outbox::empty() const {
+  std::lock_guard lock(mu_);
+  return events_.empty();
+}
+
+}  // namespace asyncode::core

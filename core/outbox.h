@@ -1,0 +1,94 @@
+// What the engine has to say, in order: output chunks, displays, exec starts and results,
+// input requests. Any thread appends; the daemon's I/O thread takes. Output is bounded:
+// a writer waits for room rather than letting memory grow when the reader is slow.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/types.h"
+
+namespace asyncode::core {
+
+enum class Stream { Stdout = 1, Stderr = 2 };
+
+struct OutputEvent {
+  Stream stream = Stream::Stdout;
+  OwnerPtr owner;  // null: output no exec owns (a thread started by user code)
+  std::string text;
+};
+struct DisplayEvent {
+  OwnerPtr owner;
+  MimeBundle data;
+};
+struct ExecStartedEvent {
+  std::uint64_t seq = 0;
+  std::optional<int> execCount;
+};
+struct ExecDoneEvent {
+  ExecOutcome outcome;
+};
+struct InputRequestEvent {
+  std::uint64_t inputId = 0;
+  OwnerPtr owner;
+  std::string prompt;
+  bool password = false;
+};
+struct InputCancelledEvent {  // the input() call stopped waiting (interrupted)
+  std::uint64_t inputId = 0;
+};
+struct JobDoneEvent {  // reset, configure: done, or failed with `error`
+  std::uint64_t seq = 0;
+  std::optional<std::string> error;
+};
+struct ReadyEvent {  // the engine has started and takes jobs
+  std::vector<std::string> backends;  // event-loop libraries importable here
+};
+using OutEvent = std::variant<OutputEvent, DisplayEvent, ExecStartedEvent, ExecDoneEvent, InputRequestEvent,
+                              InputCancelledEvent, JobDoneEvent, ReadyEvent>;
+
+class Outbox {
+ public:
+  static constexpr std::size_t kChunk = 64 * 1024;      // the largest output event
+  static constexpr std::size_t kCapacity = 512 * 1024;  // output bytes held before writers wait
+
+  // `notify` runs (on the appending thread) when the outbox turns from empty to not empty.
+  void setNotify(std::function<void()> notify);
+
+  // Appends output, joining it to the previous chunk of the same stream and owner.
+  // Never blocks: writers call waitForRoom() first.
+  void write(Stream stream, const OwnerPtr& owner, std::string_view text);
+  void push(OutEvent event);
+
+  // Waits until output bytes held are below capacity, or until `timeout`. True when there
+  // is room. Call without the GIL.
+  bool waitForRoom(std::chrono::milliseconds timeout);
+  [[nodiscard]] bool hasRoom() const;
+
+  // Takes events from the front, at most about `maxOutputBytes` of output.
+  std::vector<OutEvent> take(std::size_t maxOutputBytes);
+  [[nodiscard]] bool empty() const;
+
+ private:
+  void wakeIfWasEmpty(bool wasEmpty);
+
+  mutable std::mutex mu_;
+  std::condition_variable room_;
+  std::deque<OutEvent> events_;
+  std::size_t outputBytes_ = 0;
+  std::function<void()> notify_;
+};
+
+// The longest prefix of `text` no longer than `max` bytes that ends on a UTF-8 boundary.
+std::size_t utf8Prefix(std::string_view text, std::size_t max);
+
+}  // namespace asyncode::core

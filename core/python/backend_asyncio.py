@@ -1,0 +1,129 @@
+"""The asyncio backend: one event loop for the session's whole life.
+
+A backend gives the engine six things (see also backend_trio.py):
+  wait()                 run the loop until pause() (returns; the engine runs a sync exec)
+  pause()                make wait() return soon
+  start_exec(st, coro)   run the exec's coroutine as a task in the session's context, then
+                         call engine.async_exec_done(st, outcome)
+  cancel_exec_soon(st)   cancel that task (safe from a signal handler)
+  exec_running_now(st)   is that task the one running right now
+  namespace()            names a session of this backend offers (trio: `nursery`)
+and a few courtesies (after_sync, tick_if_starved, exec_finished, ki_protected,
+is_cancellation, pumps_in_loop).
+"""
+import asyncio
+import time
+
+import _asyncode_c as _c
+
+# A sync exec (or a run of them) may keep the loop stopped this long before the loop
+# gets one turn, so background tasks keep ticking between pipelined execs.
+_STARVE_SECONDS = 0.005
+
+
+class AsyncioBackend:
+    name = "asyncio"
+
+    def __init__(self, engine, sync_in_loop):
+        self.engine = engine
+        self.pumps_in_loop = sync_in_loop
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self.loop.add_reader(_c.wake_fd(), self._on_wake)
+        self.last_turn = time.monotonic()
+
+    # ---- running ----------------------------------------------------------------
+    def wait(self):
+        loop = self._usable_loop()
+        if self.pumps_in_loop and self.engine.current is None and _c.has_jobs():
+            loop.call_soon(self.engine.pump)
+        try:
+            loop.run_forever()
+        finally:
+            self.last_turn = time.monotonic()
+
+    def pause(self):
+        if self.loop.is_running():
+            self.loop.stop()
+
+    def _on_wake(self):
+        _c.drain_wake()
+        engine = self.engine
+        if engine.current is not None or not _c.has_jobs():
+            return
+        if self.pumps_in_loop:
+            engine.pump()
+        else:
+            self.loop.stop()
+
+    def exec_finished(self):
+        if not _c.has_jobs() and not self.engine.stopping:
+            return
+        if self.pumps_in_loop and self.loop.is_running() and not self.engine.stopping:
+            self.loop.call_soon(self.engine.pump)
+        else:
+            self.pause()
+
+    def tick_if_starved(self):
+        """One loop turn when sync execs have kept it stopped for a while."""
+        if time.monotonic() - self.last_turn < _STARVE_SECONDS or self.loop.is_running():
+            return
+        loop = self._usable_loop()
+        loop.call_soon(loop.stop)
+        try:
+            loop.run_forever()
+        finally:
+            self.last_turn = time.monotonic()
+
+    def after_sync(self):
+        """User code may have run asyncio.run(), which leaves no current loop."""
+        try:
+            policy = asyncio.get_event_loop_policy()
+            if policy._local._loop is not self.loop:  # noqa: SLF001 - no public way to peek
+                asyncio.set_event_loop(self.loop)
+        except Exception:
+            asyncio.set_event_loop(self.loop)
+
+    def _usable_loop(self):
+        if self.loop.is_closed():  # user code closed the session's loop: start a new one
+            self.loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self.loop)
+            self.loop.add_reader(_c.wake_fd(), self._on_wake)
+        return self.loop
+
+    # ---- execs --------------------------------------------------------------------
+    def start_exec(self, st, coro):
+        loop = self._usable_loop()
+        task = loop.create_task(coro, context=self.engine.session_ctx)
+        st.handle = task
+
+        def done(t, st=st):
+            if t.cancelled():
+                outcome = None
+            else:
+                outcome = t.result()
+            self.engine.async_exec_done(st, outcome)
+        task.add_done_callback(done)
+
+    def cancel_exec_soon(self, st):
+        task = st.handle
+        if task is not None and not task.done():
+            self.loop.call_soon_threadsafe(task.cancel)
+
+    def exec_running_now(self, st):
+        try:
+            return st.handle is not None and asyncio.current_task(self.loop) is st.handle
+        except RuntimeError:
+            return False
+
+    @staticmethod
+    def ki_protected():
+        return False
+
+    @staticmethod
+    def is_cancellation(exc):
+        return isinstance(exc, asyncio.CancelledError)
+
+    @staticmethod
+    def namespace():
+        return {}

@@ -1,0 +1,155 @@
+"""Rich representations: the IPython display protocol, without IPython.
+
+format_bundle(obj) returns [(mime, data, is_json)]: text/plain is repr(obj) and always
+present; `_repr_*_` methods add their types; binary data is base64. A `_repr_*_` that
+raises is skipped with a warning on stderr (the repr still shows); a failing __repr__ is
+the caller's error, as in IPython.
+"""
+import base64
+import json
+import sys
+
+_TEXT_METHODS = (
+    ("text/html", "_repr_html_"),
+    ("text/markdown", "_repr_markdown_"),
+    ("image/svg+xml", "_repr_svg_"),
+    ("text/latex", "_repr_latex_"),
+    ("application/javascript", "_repr_javascript_"),
+)
+_BINARY_METHODS = (
+    ("image/png", "_repr_png_"),
+    ("image/jpeg", "_repr_jpeg_"),
+)
+_JSON_METHODS = (("application/json", "_repr_json_"),)
+
+
+def _is_json_type(mime):
+    return mime == "application/json" or (mime.startswith("application/") and mime.endswith("+json"))
+
+
+def _warn(obj, method, exc):
+    try:
+        sys.stderr.write("asyncode: %s.%s() failed: %s: %s; showing the plain repr\n"
+                         % (type(obj).__name__, method, type(exc).__name__, exc))
+    except Exception:
+        pass
+
+
+def _lookup(obj, name):
+    """A _repr_*_ method of obj's class (not a dynamic __getattr__ answer), bound."""
+    if isinstance(obj, type):
+        return None  # a class's _repr_html_ is an unbound function, not a representation
+    try:
+        getattr(type(obj), name)
+    except Exception:
+        return None
+    try:
+        method = getattr(obj, name)
+    except Exception:
+        return None
+    return method if callable(method) else None
+
+
+def _encode(mime, data):
+    """(data, is_json) for the wire, or None when the value is unusable."""
+    if isinstance(data, tuple) and len(data) == 2:  # (data, metadata) as IPython allows
+        data = data[0]
+    if data is None:
+        return None
+    if _is_json_type(mime):
+        if isinstance(data, (str, bytes)):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                return None
+        return json.dumps(data, default=repr), True
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        if mime.startswith("text/") or mime == "image/svg+xml":
+            return bytes(data).decode("utf-8", "replace"), False
+        return base64.b64encode(bytes(data)).decode("ascii"), False
+    if isinstance(data, str):
+        return data, False
+    return str(data), False
+
+
+def _matplotlib_png(obj):
+    module = type(obj).__module__ or ""
+    if not module.startswith("matplotlib."):
+        return None
+    try:
+        from matplotlib.figure import Figure
+    except Exception:
+        return None
+    if not isinstance(obj, Figure):
+        return None
+    import io
+    buf = io.BytesIO()
+    obj.savefig(buf, format="png", bbox_inches="tight")
+    return buf.getvalue()
+
+
+def format_bundle(obj, include=None, exclude=None):
+    bundle = {}
+    mimebundle = _lookup(obj, "_repr_mimebundle_")
+    if mimebundle is not None:
+        try:
+            got = mimebundle(include=include, exclude=exclude)
+            if isinstance(got, tuple):
+                got = got[0]
+            if isinstance(got, dict):
+                for mime, data in got.items():
+                    if isinstance(mime, str):
+                        enc = _encode(mime, data)
+                        if enc is not None:
+                            bundle[mime] = enc
+        except Exception as e:
+            _warn(obj, "_repr_mimebundle_", e)
+    for table in (_TEXT_METHODS, _BINARY_METHODS, _JSON_METHODS):
+        for mime, name in table:
+            if mime in bundle:
+                continue
+            method = _lookup(obj, name)
+            if method is None:
+                continue
+            try:
+                enc = _encode(mime, method())
+            except Exception as e:
+                _warn(obj, name, e)
+                continue
+            if enc is not None:
+                bundle[mime] = enc
+    if "image/png" not in bundle:
+        try:
+            png = _matplotlib_png(obj)
+        except Exception as e:
+            _warn(obj, "savefig", e)
+            png = None
+        if png:
+            bundle["image/png"] = (base64.b64encode(png).decode("ascii"), False)
+    if "text/plain" not in bundle:
+        bundle["text/plain"] = (repr(obj), False)  # may raise: the exec's error
+    if include:
+        bundle = {k: v for k, v in bundle.items() if k in include or k == "text/plain"}
+    if exclude:
+        bundle = {k: v for k, v in bundle.items() if k not in exclude or k == "text/plain"}
+    # text/plain first, then the rest as found.
+    items = [("text/plain",) + bundle.pop("text/plain")]
+    items.extend((mime,) + value for mime, value in bundle.items())
+    return items
+
+
+def display(*objs, include=None, exclude=None, raw=False, **kwargs):
+    """Show each object in the client as a rich display (like IPython's display())."""
+    import _asyncode_c
+    for obj in objs:
+        if raw and isinstance(obj, dict):
+            items = []
+            for mime, data in obj.items():
+                enc = _encode(mime, data)
+                if enc is not None:
+                    items.append((mime,) + enc)
+            if not any(m == "text/plain" for m, _, _ in items):
+                items.insert(0, ("text/plain", repr(obj), False))
+        else:
+            items = format_bundle(obj, include, exclude)
+        _asyncode_c.display(items)

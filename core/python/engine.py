@@ -1,0 +1,425 @@
+"""The session engine: runs execs in order on the main thread, with top-level await.
+
+Jobs come from the C++ side (_asyncode_c.take_job). An exec whose code needs no `await`
+runs while the event loop is stopped (or inside it with syncInLoop); one that needs
+`await` runs as a task of the session's loop, which lives as long as the session. The
+loop itself is a backend (backend_asyncio, backend_trio): the engine only asks it to
+wait, pause, start an exec's task and cancel it.
+
+Interrupts arrive as SIGINT sent to this thread. The handler decides, in this thread and
+knowing what runs, how to stop the exec: cancel its task when it awaits, raise
+KeyboardInterrupt when user code of the exec is running, or nothing when the exec is
+already over or the signal landed in the engine's own code.
+"""
+import builtins
+import contextvars
+import linecache
+import os
+import signal
+import sys
+import time
+import warnings
+
+import _asyncode_c as _c
+from _asyncode import display as _display
+from _asyncode import errors, streams
+
+CO_COROUTINE = 0x0080
+PyCF_ONLY_AST = 0x0400
+PyCF_ALLOW_TOP_LEVEL_AWAIT = 0x2000
+_FUTURE_FLAGS = 0x3E0000  # CO_FUTURE_* (division .. annotations)
+
+# Keep these in step with core/engine.cpp.
+STATUS_OK, STATUS_ERROR, STATUS_INTERRUPTED, STATUS_TIMEOUT = 0, 1, 2, 3
+HOW_NONE, HOW_CANCELLED, HOW_KEYBOARD_INTERRUPT = 0, 1, 2
+REASON_INTERRUPT, REASON_TIMEOUT = 0, 1
+MODE_CELL, MODE_INTERACTIVE, MODE_MODULE = 0, 1, 2
+
+
+class ExecState:
+    __slots__ = ("seq", "count", "owner", "filename", "t0", "units", "kind", "awaited",
+                 "in_user", "deferred", "reason", "how", "cancel_requested", "handle")
+
+    def __init__(self, seq, count, owner, filename):
+        self.seq = seq
+        self.count = count
+        self.owner = owner
+        self.filename = filename
+        self.t0 = time.perf_counter()
+        self.units = ()
+        self.kind = None            # "sync" or "async" once compiled
+        self.awaited = False
+        self.in_user = False        # user code of this exec is on the stack (sync execs)
+        self.deferred = False       # an interrupt came while the engine's code ran
+        self.reason = None          # REASON_* of the interrupt aimed at this exec
+        self.how = HOW_NONE
+        self.cancel_requested = False
+        self.handle = None          # the backend's task or cancel scope
+
+
+class IdleBackend:
+    """Before any event loop exists: wait for jobs, run everything inline.
+
+    The asyncio loop is made on first need: an exec that awaits, user code importing
+    asyncio, or a session opened with syncInLoop. A session that never touches asyncio
+    never pays for it.
+    """
+    name = "asyncio"
+    pumps_in_loop = False
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def wait(self):
+        _c.wait_jobs()
+
+    def pause(self):
+        pass
+
+    def exec_finished(self):
+        pass
+
+    def after_sync(self):
+        pass
+
+    def tick_if_starved(self):
+        pass
+
+    def namespace(self):
+        return {}
+
+
+class Engine:
+    def __init__(self):
+        main = sys.modules["__main__"]
+        self.ns = main.__dict__
+        self.session_ctx = contextvars.copy_context()
+        self.exec_count = 0
+        self.future_flags = 0
+        self.current = None
+        self.stopping = False
+        self.configured = False
+        self.backend_name = "asyncio"
+        self.sync_in_loop = False
+        self.backend = IdleBackend(self)
+        self._install()
+
+    # ---- set-up -------------------------------------------------------------------
+    def _install(self):
+        sys.stdout = sys.__stdout__ = streams.OutputStream(1, "<stdout>")
+        sys.stderr = sys.__stderr__ = streams.OutputStream(2, "<stderr>")
+        sys.stdin = sys.__stdin__ = streams.InputStream()
+        sys.displayhook = self._displayhook
+        builtins.display = _display.display
+        builtins.input = _input
+        signal.signal(signal.SIGINT, self._on_sigint)
+        original = warnings._showwarnmsg
+
+        def showwarnmsg(msg, _original=original):
+            if not _c.warnings_suppressed():
+                _original(msg)
+        warnings._showwarnmsg = showwarnmsg
+        from _asyncode import hooks
+        hooks.install({"asyncio": self._on_asyncio_imported, "getpass": _patch_getpass})
+        if "getpass" in sys.modules:
+            _patch_getpass(sys.modules["getpass"])
+        if "" not in sys.path:
+            sys.path.insert(0, "")  # like the REPL: modules in the working directory import
+
+    def configure(self, backend, sync_in_loop, cwd):
+        if cwd:
+            os.chdir(cwd)
+        self.backend_name = backend
+        self.sync_in_loop = bool(sync_in_loop)
+        self.configured = True
+        if backend == "trio":
+            from _asyncode import backend_trio
+            self._set_backend(backend_trio.TrioBackend(self))
+        elif self.sync_in_loop or "asyncio" in sys.modules:
+            self._use_asyncio()
+
+    def _on_asyncio_imported(self, module):
+        if self.configured and self.backend_name == "asyncio":
+            self._use_asyncio()
+
+    def _use_asyncio(self):
+        if not isinstance(self.backend, IdleBackend):
+            return
+        from _asyncode import backend_asyncio
+        self._set_backend(backend_asyncio.AsyncioBackend(self, self.sync_in_loop))
+
+    def _set_backend(self, backend):
+        self.backend = backend
+        self.ns.update(backend.namespace())
+
+    # ---- the main loop ------------------------------------------------------------
+    def main(self):
+        while not self.stopping:
+            try:
+                if self.current is None and not self.backend.pumps_in_loop:
+                    job = _c.take_job()
+                    if job is not None:
+                        self.run_job(job)
+                        self.backend.tick_if_starved()
+                        continue
+                self.backend.wait()
+            except BaseException as e:  # noqa: B902 - nothing may end the session's loop
+                self._stray(e)
+
+    def pump(self):
+        """Start queued jobs from inside the event loop (syncInLoop sessions)."""
+        while self.current is None and not self.stopping:
+            job = _c.take_job()
+            if job is None:
+                return
+            self.run_job(job)
+
+    def run_job(self, job):
+        kind = job[0]
+        if kind == "exec":
+            self._begin_exec(*job[1:])
+        elif kind == "reset":
+            self._reset()
+            _c.job_done(job[1], None)
+        elif kind == "configure":
+            try:
+                self.configure(*job[2:])
+                _c.job_done(job[1], None)
+            except BaseException as e:  # noqa: B902
+                _c.job_done(job[1], "%s: %s" % (type(e).__name__, e))
+        elif kind == "preload":
+            try:
+                import asyncio  # noqa: F401 - a spare worker warms up while nobody waits
+            except Exception:
+                pass
+        elif kind == "shutdown":
+            self.stopping = True
+            self.backend.pause()
+
+    def _stray(self, exc):
+        """An exception that reached the loop itself: report it, keep the session."""
+        if isinstance(exc, (KeyboardInterrupt,)) and self.current is None:
+            return  # a late SIGINT handler of user code; nothing to stop
+        try:
+            info = errors.error_info(exc)
+            sys.stderr.write("asyncode: the session's loop caught an exception:\n" + info["formatted"])
+        except BaseException:  # noqa: B902
+            pass
+
+    # ---- execs ----------------------------------------------------------------------
+    def _begin_exec(self, seq, code, mode, filename, silent, tag):
+        if not silent:
+            self.exec_count += 1
+        count = None if silent else self.exec_count
+        if not filename:
+            filename = "<cell %d>" % count if count is not None else "<silent %d>" % seq
+        st = ExecState(seq, count, _c.make_owner(tag, count), filename)
+        self.current = st
+        self.session_ctx.run(_c.OWNER.set, st.owner)
+        _c.exec_started(seq, count)
+        linecache.cache[filename] = (len(code), None, code.splitlines(True) or [""], filename)
+        try:
+            st.units = self._compile(code, mode, filename)
+        except (SyntaxError, ValueError, OverflowError) as e:
+            return self._finish(st, STATUS_ERROR, None, errors.error_info(e, compile_error=True))
+        except BaseException as e:  # noqa: B902 - KeyboardInterrupt from a deferred interrupt
+            return self._finish(st, *self._classify(st, e))
+        st.awaited = any(c.co_flags & CO_COROUTINE for c, _ in st.units)
+        if st.awaited:
+            st.kind = "async"
+            if isinstance(self.backend, IdleBackend):
+                import asyncio  # noqa: F401 - the hook makes the session's loop
+                self._use_asyncio()
+            self.backend.start_exec(st, self._run_async(st))
+        else:
+            st.kind = "sync"
+            self._run_sync(st)
+
+    def _compile(self, code, mode, filename):
+        flags = PyCF_ALLOW_TOP_LEVEL_AWAIT | self.future_flags
+        if mode == MODE_INTERACTIVE:
+            units = [(compile(code, filename, "single", flags, True), False)]
+        elif mode == MODE_MODULE:
+            units = [(compile(code, filename, "exec", flags, True), False)]
+        else:
+            import ast
+            tree = compile(code, filename, "exec", flags | PyCF_ONLY_AST, True)
+            body = tree.body
+            if body and isinstance(body[-1], ast.Expr) and not _ends_with_semicolon(code):
+                units = []
+                if len(body) > 1:
+                    head = ast.Module(body=body[:-1], type_ignores=[])
+                    units.append((compile(head, filename, "exec", flags, True), False))
+                tail = ast.Expression(body=body[-1].value)
+                units.append((compile(tail, filename, "eval", flags, True), True))
+            else:
+                units = [(compile(tree, filename, "exec", flags, True), False)]
+        for c, _ in units:
+            self.future_flags |= c.co_flags & _FUTURE_FLAGS
+        return units
+
+    def _run_sync(self, st):
+        value = None
+        try:
+            try:
+                st.in_user = True
+                for code, is_tail in st.units:
+                    if st.deferred:
+                        raise KeyboardInterrupt
+                    if is_tail:
+                        value = self.session_ctx.run(eval, code, self.ns)
+                    else:
+                        self.session_ctx.run(exec, code, self.ns)
+                result = self._result(value)
+            finally:
+                st.in_user = False
+        except BaseException as e:  # noqa: B902 - user code may raise anything
+            self.backend.after_sync()
+            return self._finish(st, *self._classify(st, e))
+        self.backend.after_sync()
+        self._finish(st, STATUS_OK, result, None)
+
+    async def _run_async(self, st):
+        """The exec's task: never raises, so that nothing escapes into the loop."""
+        value = None
+        try:
+            for code, is_tail in st.units:
+                if st.deferred:
+                    raise KeyboardInterrupt
+                r = eval(code, self.ns)
+                if code.co_flags & CO_COROUTINE:
+                    r = await r
+                if is_tail:
+                    value = r
+            return STATUS_OK, self._result(value), None
+        except BaseException as e:  # noqa: B902
+            return self._classify(st, e)
+
+    def async_exec_done(self, st, outcome):
+        """The backend calls this with the outcome of _run_async (or None when the task
+        was cancelled before it ran)."""
+        if outcome is None:
+            status = STATUS_TIMEOUT if st.reason == REASON_TIMEOUT else STATUS_INTERRUPTED
+            outcome = (status, None, {"type": "CancelledError", "message": "cancelled before it started",
+                                      "traceback": [], "formatted": "CancelledError: cancelled before it started\n"})
+        self._finish(st, *outcome)
+
+    def _result(self, value):
+        if value is None:
+            return None
+        self.ns["_"] = value
+        return _display.format_bundle(value)
+
+    def _classify(self, st, exc):
+        interrupted = st.reason is not None and (
+            isinstance(exc, KeyboardInterrupt)
+            or (st.cancel_requested and self._is_cancellation(exc)))
+        if interrupted:
+            status = STATUS_TIMEOUT if st.reason == REASON_TIMEOUT else STATUS_INTERRUPTED
+        else:
+            status = STATUS_ERROR
+        try:
+            info = errors.error_info(exc)
+        except BaseException as e:  # noqa: B902
+            info = {"type": type(exc).__name__, "message": "", "traceback": [],
+                    "formatted": "%s (formatting failed: %r)\n" % (type(exc).__name__, e)}
+        return status, None, info
+
+    def _is_cancellation(self, exc):
+        check = getattr(self.backend, "is_cancellation", None)
+        return bool(check and check(exc))
+
+    def _finish(self, st, status, result, error):
+        duration = (time.perf_counter() - st.t0) * 1000.0
+        self.current = None
+        self.session_ctx.run(_c.OWNER.set, None)
+        _c.exec_done(st.seq, st.count, status, result, error, duration, st.awaited, st.how)
+        self.backend.exec_finished()
+
+    def _displayhook(self, value):
+        """sys.displayhook: interactive mode's echo, as Python's REPL prints it."""
+        if value is None:
+            return
+        self.ns["_"] = value
+        text = repr(value)
+        sys.stdout.write(text + "\n")
+
+    def _reset(self):
+        keep = {k: self.ns[k] for k in ("__name__", "__doc__", "__package__", "__loader__",
+                                          "__spec__", "__builtins__") if k in self.ns}
+        self.ns.clear()
+        self.ns.update(keep)
+        self.ns.update(self.backend.namespace())
+
+    # ---- interrupts -----------------------------------------------------------------
+    def _on_sigint(self, signum, frame):
+        st = self.current
+        if st is None:
+            return
+        reason = _c.interrupt_reason(st.seq)
+        if reason is None:
+            return
+        st.reason = reason
+        if st.kind != "async":
+            if st.in_user:
+                st.how = HOW_KEYBOARD_INTERRUPT
+                raise KeyboardInterrupt
+            st.deferred = True
+            return
+        if (self.backend.exec_running_now(st) and frame is not None
+                and not errors.is_machinery_file(frame.f_code.co_filename)
+                and not self.backend.ki_protected()):
+            st.how = HOW_KEYBOARD_INTERRUPT
+            raise KeyboardInterrupt
+        if not st.cancel_requested:
+            st.cancel_requested = True
+            if st.how == HOW_NONE:
+                st.how = HOW_CANCELLED
+            st.deferred = True  # in case its task has not started yet
+            self.backend.cancel_exec_soon(st)
+
+
+def _ends_with_semicolon(code):
+    """IPython's rule: a cell whose last line ends with ';' shows no result."""
+    if ";" not in code:
+        return False
+    import io
+    import tokenize
+    last = None
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+                            tokenize.DEDENT, tokenize.ENDMARKER):
+                continue
+            last = tok
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return last is not None and last.type == tokenize.OP and last.string == ";"
+
+
+def _input(prompt=""):
+    """input(): asks the client (the exec's `input` request)."""
+    return _c.input(str(prompt), False)
+
+
+def _patch_getpass(module):
+    def getpass(prompt="Password: ", stream=None):
+        return _c.input(str(prompt), True)
+    module.getpass = getpass
+
+
+def available_backends():
+    import importlib.util
+    found = ["asyncio"]
+    try:
+        if importlib.util.find_spec("trio") is not None:
+            found.append("trio")
+    except (ImportError, ValueError):
+        pass
+    return found
+
+
+def main():
+    engine = Engine()
+    _c.engine_ready(available_backends())
+    engine.main()

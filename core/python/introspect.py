@@ -1,0 +1,213 @@
+"""complete, inspect and variables over the live namespace of the session.
+
+These run on the worker's service thread while user code may run on the main thread:
+they only read the namespace, and they bound the user code they cannot avoid calling
+(__repr__ of variables) in time.
+"""
+import sys
+import threading
+
+_HIDDEN_TYPES = ("module",)
+REPR_LIMIT = 200
+REPR_SECONDS = 1.0
+
+
+def _namespace():
+    return sys.modules["__main__"].__dict__
+
+
+def _offsets(code, cursor):
+    cursor = max(0, min(cursor, len(code)))
+    line = code.count("\n", 0, cursor) + 1
+    column = cursor - (code.rfind("\n", 0, cursor) + 1)
+    return cursor, line, column
+
+
+# ---- complete -------------------------------------------------------------------------
+def _jedi():
+    try:
+        import jedi
+    except Exception:
+        return None
+    return jedi
+
+
+def complete(code, cursor):
+    """([(text, type)], cursorStart, cursorEnd): what the matches replace is code[start:end]."""
+    cursor, line, column = _offsets(code, cursor)
+    jedi = _jedi()
+    if jedi is not None:
+        try:
+            script = jedi.Interpreter(code, [_namespace()])
+            completions = script.complete(line, column)
+            # Each match replaces what was typed of it; all replace one range.
+            typed = [len(c.name) - len(c.complete) for c in completions]
+            start = cursor - max(typed, default=0)
+            matches = [(code[start:cursor - t] + c.name, c.type) for c, t in zip(completions, typed)]
+            return matches, start, cursor
+        except Exception:
+            pass
+    return _complete_rlcompleter(code, cursor)
+
+
+def _complete_rlcompleter(code, cursor):
+    import rlcompleter
+    start = cursor
+    while start > 0 and (code[start - 1].isidentifier() or code[start - 1] in "._" or code[start - 1].isdigit()):
+        start -= 1
+    text = code[start:cursor]
+    completer = rlcompleter.Completer(_namespace())
+    matches = []
+    seen = set()
+    for i in range(1000):
+        try:
+            m = completer.complete(text, i)
+        except Exception:
+            break
+        if m is None:
+            break
+        if m not in seen:
+            seen.add(m)
+            matches.append((m.rstrip("("), None))
+    return matches, start, cursor
+
+
+# ---- inspect --------------------------------------------------------------------------
+def _name_at(code, cursor):
+    """The dotted name at the cursor, or the callee when the cursor follows '(' or ','."""
+    cursor = max(0, min(cursor, len(code)))
+    end = cursor
+    while end < len(code) and (code[end].isidentifier() or code[end].isdigit() or code[end] == "_"):
+        end += 1
+    start = cursor
+    while start > 0 and (code[start - 1].isidentifier() or code[start - 1].isdigit() or code[start - 1] in "._"):
+        start -= 1
+    name = code[start:end].strip(".")
+    if name:
+        return name
+    # After "f(" or "f(a, ": the callee of the innermost open call.
+    depth = 0
+    i = cursor - 1
+    while i >= 0:
+        ch = code[i]
+        if ch == ")":
+            depth += 1
+        elif ch == "(":
+            if depth == 0:
+                j = i
+                while j > 0 and code[j - 1] == " ":
+                    j -= 1
+                k = j
+                while k > 0 and (code[k - 1].isidentifier() or code[k - 1].isdigit() or code[k - 1] in "._"):
+                    k -= 1
+                return code[k:j].strip(".") or None
+            depth -= 1
+        i -= 1
+    return None
+
+
+def _resolve(name):
+    ns = _namespace()
+    import builtins
+    parts = name.split(".")
+    if parts[0] in ns:
+        obj = ns[parts[0]]
+    elif hasattr(builtins, parts[0]):
+        obj = getattr(builtins, parts[0])
+    else:
+        raise LookupError(name)
+    for p in parts[1:]:
+        obj = getattr(obj, p)
+    return obj
+
+
+def inspect(code, cursor):
+    """{mime: text} describing the object at the cursor, or None."""
+    name = _name_at(code, cursor)
+    if not name:
+        return None
+    try:
+        obj = _resolve(name)
+    except Exception:
+        return None
+    import inspect as _inspect
+    lines = []
+    try:
+        signature = str(_inspect.signature(obj))
+    except (TypeError, ValueError):
+        signature = None
+    kind = type(obj).__name__
+    header = name + (signature if signature is not None else "")
+    lines.append(header)
+    lines.append("type: " + kind)
+    if not callable(obj) or isinstance(obj, (int, float, str, bytes, list, dict, tuple, set)):
+        lines.append("value: " + _safe_repr(obj))
+    doc = _inspect.getdoc(obj)
+    if doc:
+        lines.append("")
+        lines.append(doc)
+    plain = "\n".join(lines)
+    md = ["```python", header, "```", "", "*%s*" % kind]
+    if doc:
+        md += ["", doc]
+    return {"text/plain": plain, "text/markdown": "\n".join(md)}
+
+
+# ---- variables ------------------------------------------------------------------------
+def _safe_repr(obj):
+    try:
+        r = repr(obj)
+    except BaseException as e:  # noqa: B902 - a broken __repr__ must not break the listing
+        r = "<repr failed: %s: %s>" % (type(e).__name__, e)
+    if len(r) > REPR_LIMIT:
+        r = r[:REPR_LIMIT - 3] + "..."
+    return r
+
+
+def _is_user_variable(name, value):
+    if name.startswith("_"):
+        return False
+    t = type(value)
+    if t.__name__ in _HIDDEN_TYPES and t.__module__ == "builtins":
+        return False
+    return True
+
+
+def _bounded_reprs(items):
+    """repr() of each value, each within REPR_SECONDS, in a helper thread that is
+    abandoned (and told to stop) when a __repr__ hangs."""
+    results = [None] * len(items)
+    index = [0]
+
+    def work():
+        while index[0] < len(items):
+            i = index[0]
+            results[i] = _safe_repr(items[i][1])
+            index[0] = i + 1
+
+    while index[0] < len(items):
+        t = threading.Thread(target=work, name="asyncode-repr", daemon=True)
+        t.start()
+        t.join(REPR_SECONDS)
+        if t.is_alive():
+            i = index[0]
+            results[i] = "<repr took longer than %gs>" % REPR_SECONDS
+            index[0] = i + 1
+            _stop_thread(t)
+    return results
+
+
+def _stop_thread(t):
+    import ctypes
+    try:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(t.ident), ctypes.py_object(TimeoutError))
+    except Exception:
+        pass
+
+
+def variables():
+    ns = dict(_namespace())
+    items = [(k, v) for k, v in ns.items() if _is_user_variable(k, v)]
+    items.sort(key=lambda kv: kv[0])
+    reprs = _bounded_reprs(items)
+    return [(k, type(v).__name__, r) for (k, v), r in zip(items, reprs)]

@@ -1,0 +1,147 @@
+"""sys.stdout, sys.stderr and sys.stdin of a session.
+
+Writes go to the C++ outbox without a Python frame in between (`write` is a builtin bound
+to its stream), tagged with the exec that owns the current context, so output of a task
+that an exec started finds that exec long after it answered. In a forked child the same
+calls write to the process's fd 1 and 2 directly (which the daemon captures too).
+"""
+import io
+
+import _asyncode_c
+
+
+class _BinaryWriter(io.RawIOBase):
+    """`sys.stdout.buffer`: bytes written here are decoded as UTF-8 (across calls)."""
+
+    def __init__(self, text_stream):
+        super().__init__()
+        self._text = text_stream
+        import codecs
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        data = bytes(data)
+        self._text.write(self._decoder.decode(data))
+        return len(data)
+
+    def fileno(self):
+        return self._text.fileno()
+
+    def flush(self):
+        self._text.flush()
+
+
+class OutputStream(io.TextIOBase):
+    def __init__(self, fd, name):
+        super().__init__()
+        self._fd = fd
+        self._name = name
+        # A builtin, not a method: print() calls it without any Python frame.
+        self.write = _asyncode_c.make_writer(fd)
+        self.buffer = _BinaryWriter(self)
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    @property
+    def errors(self):
+        return "backslashreplace"
+
+    @property
+    def line_buffering(self):
+        return True
+
+    @property
+    def mode(self):
+        return "w"
+
+    def writable(self):
+        return True
+
+    def readable(self):
+        return False
+
+    def seekable(self):
+        return False
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self._fd
+
+    def flush(self):
+        _asyncode_c.flush_fds()
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def close(self):
+        pass  # the session's streams stay open whatever user code does
+
+    @property
+    def closed(self):
+        return False
+
+
+class InputStream(io.TextIOBase):
+    """sys.stdin: each line read is asked of the client, like input()."""
+
+    def readable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    @property
+    def name(self):
+        return "<stdin>"
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def fileno(self):
+        return 0
+
+    def readline(self, size=-1):
+        try:
+            line = _asyncode_c.input("", False) + "\n"
+        except EOFError:
+            return ""
+        return line if size is None or size < 0 else line[:size]
+
+    def read(self, size=-1):
+        if size is not None and size >= 0:
+            return self.readline(size)
+        out = []
+        while True:
+            line = self.readline()
+            if not line:
+                return "".join(out)
+            out.append(line)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def close(self):
+        pass
+
+    @property
+    def closed(self):
+        return False

@@ -1,0 +1,108 @@
+// The engine's values, in plain C++: what the daemon turns into the wire's JSON.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace asyncode::core {
+
+enum class Mode { Cell, Interactive, Module };
+
+// ---- compile ------------------------------------------------------------------------
+enum class CompileStatus { Complete, Incomplete, Invalid };
+
+struct SyntaxErrorInfo {
+  std::string type;  // SyntaxError, IndentationError, TabError
+  std::string message;
+  int line = 1;      // from 1
+  int column = 0;    // code points from 0
+  std::optional<int> endLine;
+  std::optional<int> endColumn;
+};
+
+struct CompileResult {
+  CompileStatus status = CompileStatus::Complete;
+  bool needsAwait = false;
+  std::optional<std::string> indent;  // when incomplete
+  std::optional<SyntaxErrorInfo> error;  // when invalid
+};
+
+// ---- results and errors -------------------------------------------------------------
+struct MimeItem {
+  std::string mime;
+  std::string data;   // text, base64 for binary types, or JSON text when `json`
+  bool json = false;
+};
+using MimeBundle = std::vector<MimeItem>;
+
+struct TracebackFrame {
+  std::string filename;
+  int line = 0;
+  std::string name;
+  std::optional<std::string> source;
+};
+
+struct ErrorInfo {
+  std::string type;
+  std::string message;
+  std::vector<TracebackFrame> traceback;
+  std::string formatted;
+};
+
+// ---- exec ---------------------------------------------------------------------------
+// Whom output belongs to: the daemon's tag for an exec (its request id, as JSON text) and
+// the exec's count. Shared by every chunk that exec (and the tasks it started) writes.
+struct Owner {
+  std::string tag;
+  std::optional<int> execCount;
+};
+using OwnerPtr = std::shared_ptr<const Owner>;
+
+struct ExecRequest {
+  std::uint64_t seq = 0;       // the daemon's number for this exec; interrupts name it
+  std::string code;
+  Mode mode = Mode::Cell;
+  std::optional<std::string> filename;
+  bool silent = false;
+  std::string ownerTag;
+};
+
+enum class ExecStatus { Ok, Error, Interrupted, Timeout };
+enum class InterruptHow { None, Cancelled, KeyboardInterrupt };
+enum class InterruptReason { Interrupt, Timeout };
+
+struct ExecOutcome {
+  std::uint64_t seq = 0;
+  std::optional<int> execCount;  // absent for silent execs
+  ExecStatus status = ExecStatus::Ok;
+  std::optional<MimeBundle> result;
+  std::optional<ErrorInfo> error;
+  double durationMs = 0;
+  bool awaited = false;
+  InterruptHow how = InterruptHow::None;  // how an interrupt reached it, if one did
+};
+
+// ---- introspection ------------------------------------------------------------------
+struct Completion {
+  std::string text;
+  std::optional<std::string> type;
+};
+struct CompleteResult {
+  std::vector<Completion> matches;
+  std::int64_t cursorStart = 0;
+  std::int64_t cursorEnd = 0;
+};
+struct InspectResult {
+  bool found = false;
+  MimeBundle data;
+};
+struct Variable {
+  std::string name;
+  std::string type;
+  std::string repr;
+};
+
+}  // namespace asyncode::core

@@ -1,0 +1,103 @@
+#include "daemon/python_env.h"
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <system_error>
+#include <vector>
+
+namespace asyncode::daemon {
+namespace fs = std::filesystem;
+namespace {
+
+std::string trim(std::string s) {
+  const auto a = s.find_first_not_of(" \t\r\n");
+  const auto b = s.find_last_not_of(" \t\r\n");
+  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+
+// "version" or "version_info" of a venv's pyvenv.cfg.
+std::string venvVersion(const fs::path& cfg) {
+  std::ifstream in(cfg);
+  std::string line;
+  std::string version;
+  while (std::getline(in, line)) {
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string key = trim(line.substr(0, eq));
+    if (key == "version" || key == "version_info") version = trim(line.substr(eq + 1));
+  }
+  return version;
+}
+
+// The N of <prefix>/lib/python3.N, when there is exactly one.
+std::string prefixVersion(const fs::path& prefix) {
+  std::error_code ec;
+  std::vector<std::string> found;
+  static const std::regex re(R"(python(3\.\d+))");
+  for (const auto& entry : fs::directory_iterator(prefix / "lib", ec)) {
+    std::smatch m;
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory(ec) && std::regex_match(name, m, re)) found.push_back(m[1]);
+  }
+  return found.size() == 1 ? found.front() : "";
+}
+
+fs::path firstExisting(const fs::path& dir, std::initializer_list<const char*> names) {
+  std::error_code ec;
+  for (const char* n : names)
+    if (fs::exists(dir / n, ec)) return dir / n;
+  return {};
+}
+
+}  // namespace
+
+std::string majorMinor(const std::string& version) {
+  static const std::regex re(R"((\d+)\.(\d+))");
+  std::smatch m;
+  if (std::regex_search(version, m, re)) return m[1].str() + "." + m[2].str();
+  return "";
+}
+
+ResolvedPython resolvePython(const std::string& path, const std::string& ourVersion) {
+  ResolvedPython r;
+  std::error_code ec;
+  const fs::path p(path);
+  if (!fs::exists(p, ec)) {
+    r.error = "python \"" + path + "\" does not exist";
+    return r;
+  }
+  fs::path executable;
+  if (fs::is_directory(p, ec)) {
+    if (fs::exists(p / "pyvenv.cfg", ec)) r.version = venvVersion(p / "pyvenv.cfg");
+    executable = firstExisting(p / "bin", {"python", "python3"});
+    if (r.version.empty()) r.version = prefixVersion(p);
+    if (executable.empty()) {
+      r.error = "python \"" + path + "\" is a directory without bin/python: not a venv or a Python prefix";
+      return r;
+    }
+  } else {
+    executable = p;
+    const fs::path prefix = fs::absolute(p, ec).parent_path().parent_path();
+    if (fs::exists(prefix / "pyvenv.cfg", ec)) r.version = venvVersion(prefix / "pyvenv.cfg");
+    if (r.version.empty()) {
+      static const std::regex re(R"(python(3\.\d+)$)");
+      std::smatch m;
+      const std::string name = fs::canonical(p, ec).filename().string();
+      if (std::regex_search(name, m, re)) r.version = m[1];
+    }
+    if (r.version.empty()) r.version = prefixVersion(prefix);
+  }
+  r.executable = fs::absolute(executable, ec).string();
+  if (r.version.empty()) {
+    r.error = "cannot tell which Python version \"" + path + "\" is (no pyvenv.cfg, no lib/python3.N)";
+    return r;
+  }
+  if (majorMinor(r.version) != majorMinor(ourVersion)) {
+    r.error = "python \"" + path + "\" is Python " + r.version + ", but asyncoded embeds Python " + ourVersion +
+              ": use a venv made with Python " + majorMinor(ourVersion);
+  }
+  return r;
+}
+
+}  // namespace asyncode::daemon

@@ -1,0 +1,195 @@
+#include "daemon/worker_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "daemon/worker_link.h"
+
+extern char** environ;
+
+namespace asyncode::daemon {
+namespace {
+
+// A file descriptor closed when it goes out of scope, unless released.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  ~Fd() { reset(); }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  [[nodiscard]] int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_ = -1;
+};
+
+std::pair<Fd, Fd> makePipe() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+  return {Fd(p[0]), Fd(p[1])};
+}
+
+}  // namespace
+
+std::string ExitStatus::describe() const {
+  switch (kind) {
+    case Kind::Running: return "still running";
+    case Kind::Exited: return "exited with code " + std::to_string(code);
+    case Kind::Killed: {
+      const char* name = ::strsignal(signal);
+      return "was killed by signal " + std::to_string(signal) + (name ? std::string(" (") + name + ")" : "");
+    }
+  }
+  return "ended";
+}
+
+WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks callbacks)
+    : loop_(loop), callbacks_(std::move(callbacks)) {
+  auto [outRead, outWrite] = makePipe();
+  auto [errRead, errWrite] = makePipe();
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    throw std::system_error(errno, std::generic_category(), "socketpair");
+  Fd channel(sv[0]), childChannel(sv[1]);
+
+  std::vector<std::string> args = {spec.self,         "--worker",
+                                   "--log-level",     spec.logLevel,
+                                   "--parent-pid",    std::to_string(::getpid()),
+                                   "--python-executable", spec.executable};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  std::vector<std::string> envStrings;
+  std::vector<char*> envp;
+  if (!spec.env.empty()) {
+    for (char** e = environ; *e; ++e) {
+      std::string_view kv(*e);
+      const auto eq = kv.find('=');
+      if (eq != std::string_view::npos && spec.env.count(std::string(kv.substr(0, eq)))) continue;
+      envStrings.emplace_back(kv);
+    }
+    for (const auto& [k, v] : spec.env) envStrings.push_back(k + "=" + v);
+    for (auto& s : envStrings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+  }
+
+  uv_stdio_container_t stdio[5];
+  stdio[0].flags = UV_IGNORE;  // /dev/null: input() goes through the protocol
+  stdio[1].flags = UV_INHERIT_FD;
+  stdio[1].data.fd = outWrite.get();
+  stdio[2].flags = UV_INHERIT_FD;
+  stdio[2].data.fd = errWrite.get();
+  stdio[kWorkerChannelFd].flags = UV_INHERIT_FD;
+  stdio[kWorkerChannelFd].data.fd = childChannel.get();
+  stdio[kWorkerLogFd].flags = UV_INHERIT_FD;
+  stdio[kWorkerLogFd].data.fd = STDERR_FILENO;
+
+  uv_process_options_t options{};
+  options.exit_cb = &WorkerProcess::onProcessExit;
+  options.file = spec.self.c_str();
+  options.args = argv.data();
+  options.env = envp.empty() ? nullptr : envp.data();
+  options.stdio_count = 5;
+  options.stdio = stdio;
+  options.flags = UV_PROCESS_DETACHED;  // a process group of its own: kill(-pid) reaches its children
+
+  auto* handle = new uv_process_t{};
+  if (const int rc = uv_spawn(loop, handle, &options); rc != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(handle), [](uv_handle_t* h) { delete reinterpret_cast<uv_process_t*>(h); });
+    throw std::runtime_error(std::string("cannot start a worker: ") + uv_strerror(rc));
+  }
+  process_ = rpc::UvHandle<uv_process_t>::adopt(handle);
+  process_->data = this;
+  pid_ = handle->pid;
+
+  outWrite.reset();
+  errWrite.reset();
+  childChannel.reset();
+  outFd_ = outRead.get();
+  errFd_ = errRead.get();
+  channelFd_ = channel.get();
+  out_ = std::make_unique<rpc::FdStream>(loop, outRead.release());
+  err_ = std::make_unique<rpc::FdStream>(loop, errRead.release());
+  peer_ = std::make_unique<rpc::Peer>(loop, channel.release(), channelFd_, rpc::FrameLimits{std::size_t{1} << 30, 8192});
+  auto onEnd = [](int) {};
+  out_->startReading([this](std::string_view b) { callbacks_.onOutput(core::Stream::Stdout, b); }, onEnd);
+  err_->startReading([this](std::string_view b) { callbacks_.onOutput(core::Stream::Stderr, b); }, onEnd);
+}
+
+WorkerProcess::~WorkerProcess() {
+  if (running() && pid_ > 0) {
+    // Destroyed before it ended: end it now, and reap it, so that no zombie is left.
+    kill(SIGKILL);
+    int st = 0;
+    while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+void WorkerProcess::onProcessExit(uv_process_t* p, int64_t status, int termSignal) {
+  auto* self = static_cast<WorkerProcess*>(p->data);
+  if (!self) return;
+  if (termSignal != 0) {
+    self->status_ = ExitStatus{ExitStatus::Kind::Killed, 0, termSignal};
+  } else {
+    self->status_ = ExitStatus{ExitStatus::Kind::Exited, static_cast<int>(status), 0};
+  }
+  // Whatever the session started goes with it.
+  ::kill(-self->pid_, SIGKILL);
+  if (self->callbacks_.onExit) self->callbacks_.onExit(self->status_);  // may destroy self
+}
+
+void WorkerProcess::kill(int sig) {
+  if (pid_ <= 0 || !running()) return;
+  if (::kill(-pid_, sig) != 0) ::kill(pid_, sig);
+}
+
+void WorkerProcess::drainOutput() {
+  char buf[65536];
+  for (auto [fd, stream] : {std::pair{outFd_, core::Stream::Stdout}, std::pair{errFd_, core::Stream::Stderr}}) {
+    while (true) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n > 0) {
+        callbacks_.onOutput(stream, std::string_view(buf, static_cast<std::size_t>(n)));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      break;  // EAGAIN, end of file, or an error: nothing more now
+    }
+  }
+}
+
+void WorkerProcess::pauseOutput() {
+  out_->pauseReading();
+  err_->pauseReading();
+  peer_->pauseReading();
+}
+
+void WorkerProcess::resumeOutput() {
+  out_->resumeReading();
+  err_->resumeReading();
+  peer_->resumeReading();
+}
+
+}  // namespace asyncode::daemon

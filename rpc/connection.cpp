@@ -1,0 +1,43 @@
+#include "rpc/connection.h"
+
+namespace asyncode::rpc {
+
+Connection::Connection(uv_loop_t* loop, int inFd, int outFd, FrameLimits limits, Handlers handlers)
+    : decoder_(limits), handlers_(std::move(handlers)) {
+  inOwned_ = std::make_unique<FdStream>(loop, inFd);
+  in_ = inOwned_.get();
+  if (outFd == inFd) {
+    out_ = in_;
+  } else {
+    outOwned_ = std::make_unique<FdStream>(loop, outFd);
+    out_ = outOwned_.get();
+  }
+  out_->setOnWriteError([this](int status) { close(status); });
+}
+
+void Connection::start() {
+  in_->startReading([this](std::string_view data) { onData(data); },
+                    [this](int status) { close(status); });
+}
+
+void Connection::onData(std::string_view data) {
+  decoder_.feed(
+      data,
+      [this](std::string&& body) { handlers_.onBody(body); },
+      [this](const FrameError& e) { handlers_.onFrameError(e); });
+}
+
+void Connection::send(std::string_view body) { sendFramed(encodeFrame(body)); }
+
+void Connection::sendFramed(std::string frame) {
+  if (closed_ && out_->writeFailed()) return;
+  out_->write(std::move(frame));
+}
+
+void Connection::close(int status) {
+  if (closed_) return;
+  closed_ = true;
+  if (handlers_.onClosed) handlers_.onClosed(status);
+}
+
+}  // namespace asyncode::rpc

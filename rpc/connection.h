@@ -1,0 +1,62 @@
+// A framed JSON-RPC connection over one duplex descriptor (a socket) or two (stdin and
+// stdout), driven by a libuv loop. All calls happen on the loop's thread; a message is
+// written as one buffer (header and body together), so frames never interleave.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "rpc/fd_stream.h"
+#include "rpc/framing.h"
+#include "rpc/jsonrpc.h"
+
+namespace asyncode::rpc {
+
+class Connection {
+ public:
+  struct Handlers {
+    // One frame's body, in order.
+    std::function<void(std::string& body)> onBody;
+    // A frame that could not be read (the decoder skipped it and carries on).
+    std::function<void(const FrameError&)> onFrameError;
+    // End of input, or an error on either direction (status < 0). Called once.
+    std::function<void(int status)> onClosed;
+  };
+
+  Connection(uv_loop_t* loop, int inFd, int outFd, FrameLimits limits, Handlers handlers);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Starts reading (separate from construction, so handlers may refer to the owner).
+  void start();
+
+  // Frames `body` and queues it.
+  void send(std::string_view body);
+  // Queues bytes that are already framed.
+  void sendFramed(std::string frame);
+
+  [[nodiscard]] std::size_t pendingBytes() const { return out_->pendingBytes(); }
+  void setOnWritten(std::function<void()> fn) { out_->setOnWritten(std::move(fn)); }
+
+  void pauseReading() { in_->pauseReading(); }
+  void readAvailable() { in_->readAvailable(); }
+  void resumeReading() { in_->resumeReading(); }
+  [[nodiscard]] bool closed() const { return closed_; }
+
+ private:
+  void onData(std::string_view data);
+  void close(int status);
+
+  std::unique_ptr<FdStream> inOwned_;
+  std::unique_ptr<FdStream> outOwned_;
+  FdStream* in_;
+  FdStream* out_;
+  FrameDecoder decoder_;
+  Handlers handlers_;
+  bool closed_ = false;
+};
+
+}  // namespace asyncode::rpc

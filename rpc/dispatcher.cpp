@@ -1,0 +1,112 @@
+#include "rpc/dispatcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cassert>
+
+namespace asyncode::rpc {
+
+bool ReplyOnce::State::claim() { return !replied.exchange(true); }
+
+ReplyOnce::ReplyOnce(Id id, std::string method, Sender sender)
+    : state_(std::make_shared<State>()) {
+  state_->id = std::move(id);
+  state_->method = std::move(method);
+  state_->sender = std::move(sender);
+}
+
+ReplyOnce& ReplyOnce::operator=(ReplyOnce&& other) noexcept {
+  if (this != &other) {
+    release();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+ReplyOnce::~ReplyOnce() { release(); }
+
+void ReplyOnce::release() {
+  if (state_ && state_->claim()) {
+    spdlog::error("request {} ({}) was dropped without an answer", state_->id.dump(), state_->method);
+    state_->sender(serializeError(state_->id, Error{ErrorCode::InternalError,
+                                                    "the request was dropped without an answer",
+                                                    std::nullopt}));
+  }
+  state_.reset();
+}
+
+void ReplyOnce::operator()(const Json& result) {
+  if (!state_ || !state_->claim()) {
+    assert(false && "a request was answered twice");
+    spdlog::error("a request was answered twice");
+    return;
+  }
+  state_->sender(serializeResult(state_->id, result));
+}
+
+void ReplyOnce::error(Error e) {
+  if (!state_ || !state_->claim()) {
+    assert(false && "a request was answered twice");
+    spdlog::error("a request was answered twice");
+    return;
+  }
+  state_->sender(serializeError(state_->id, e));
+}
+
+void ReplyOnce::raw(std::string body) {
+  if (!state_ || !state_->claim()) {
+    assert(false && "a request was answered twice");
+    spdlog::error("a request was answered twice");
+    return;
+  }
+  state_->sender(std::move(body));
+}
+
+const Id& ReplyOnce::id() const {
+  static const Id none = nullptr;
+  return state_ ? state_->id : none;
+}
+
+const std::string& ReplyOnce::method() const {
+  static const std::string none;
+  return state_ ? state_->method : none;
+}
+
+bool ReplyOnce::pending() const { return state_ && !state_->replied.load(); }
+
+void Dispatcher::dispatch(Request request) {
+  ReplyOnce reply(std::move(request.id), request.method, sender_);
+  auto state = reply.state();
+  auto fail = [&](Error e) {
+    if (state->claim()) state->sender(serializeError(state->id, e));
+  };
+  try {
+    if (gate_) {
+      if (auto refused = gate_(request.method)) return reply.error(std::move(*refused));
+    }
+    const auto it = requests_.find(request.method);
+    if (it == requests_.end()) return reply.error(ErrorCode::MethodNotFound, "method not found: " + request.method);
+    it->second(request.params, std::move(reply));
+  } catch (const DecodeError& e) {
+    fail(Error{ErrorCode::InvalidParams, std::string("invalid params: ") + e.what(), std::nullopt});
+  } catch (const RpcException& e) {
+    fail(e.error());
+  } catch (const std::exception& e) {
+    spdlog::error("handler for {} failed: {}", state->method, e.what());
+    fail(Error{ErrorCode::InternalError, std::string("internal error: ") + e.what(), std::nullopt});
+  }
+}
+
+bool Dispatcher::dispatch(const Notification& notification) {
+  const auto it = notifications_.find(notification.method);
+  if (it == notifications_.end()) return false;
+  try {
+    it->second(notification.params);
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::warn("notification {} ignored: {}", notification.method, e.what());
+    return false;
+  }
+}
+
+}  // namespace asyncode::rpc

@@ -1,0 +1,119 @@
+// Routing of requests and notifications to typed handlers, and replies that happen once.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "rpc/decode.h"
+#include "rpc/jsonrpc.h"
+
+namespace asyncode::rpc {
+
+// Where serialized message bodies go. Must be callable from any thread.
+using Sender = std::function<void(std::string body)>;
+
+// The answer to one request. Move-only; answering twice is a bug (asserted, then ignored);
+// dropping it unanswered sends InternalError so that no request is ever left hanging.
+class ReplyOnce {
+ public:
+  ReplyOnce() = default;
+  ReplyOnce(Id id, std::string method, Sender sender);
+  ReplyOnce(ReplyOnce&&) noexcept = default;
+  ReplyOnce& operator=(ReplyOnce&& other) noexcept;
+  ReplyOnce(const ReplyOnce&) = delete;
+  ReplyOnce& operator=(const ReplyOnce&) = delete;
+  ~ReplyOnce();
+
+  void operator()(const Json& result);
+  void error(Error e);
+  void error(ErrorCode code, std::string message) { error(Error{code, std::move(message), std::nullopt}); }
+
+  // Answer with an already serialized body (a forwarded response).
+  void raw(std::string body);
+
+  [[nodiscard]] const Id& id() const;
+  [[nodiscard]] const std::string& method() const;
+  [[nodiscard]] bool pending() const;  // false once answered (or for an empty handle)
+
+  // The dispatcher's own view of the request, to answer when a handler throws.
+  struct State {
+    Id id;
+    std::string method;
+    Sender sender;
+    std::atomic<bool> replied{false};
+    bool claim();  // true exactly once
+  };
+  [[nodiscard]] std::shared_ptr<State> state() const { return state_; }
+
+ private:
+  void release();
+  std::shared_ptr<State> state_;
+};
+
+template <class T>
+class Reply {
+ public:
+  explicit Reply(ReplyOnce r) : r_(std::move(r)) {}
+  void operator()(const T& value) { r_(Json(value)); }
+  void error(Error e) { r_.error(std::move(e)); }
+  void error(ErrorCode code, std::string message) { r_.error(code, std::move(message)); }
+  ReplyOnce& untyped() { return r_; }
+
+ private:
+  ReplyOnce r_;
+};
+
+class Dispatcher {
+ public:
+  using RequestHandler = std::function<void(const Json& params, ReplyOnce reply)>;
+  using NotificationHandler = std::function<void(const Json& params)>;
+  // Consulted before each request's handler: an error to answer with instead (-32002).
+  using Gate = std::function<std::optional<Error>(const std::string& method)>;
+
+  explicit Dispatcher(Sender sender) : sender_(std::move(sender)) {}
+
+  void onRequest(const std::string& method, RequestHandler handler) { requests_[method] = std::move(handler); }
+  void onNotification(const std::string& method, NotificationHandler handler) {
+    notifications_[method] = std::move(handler);
+  }
+  void setGate(Gate gate) { gate_ = std::move(gate); }
+
+  // Typed binding: params are decoded into P first; a decode failure answers InvalidParams
+  // naming the JSON path, and the handler never runs.
+  template <class P, class R>
+  void bind(const std::string& method, std::function<void(const P&, Reply<R>)> handler) {
+    onRequest(method, [handler = std::move(handler)](const Json& params, ReplyOnce reply) {
+      P p{};
+      decode(params, p, "params");
+      handler(p, Reply<R>(std::move(reply)));
+    });
+  }
+  template <class P>
+  void bindNotification(const std::string& method, std::function<void(const P&)> handler) {
+    onNotification(method, [handler = std::move(handler)](const Json& params) {
+      P p{};
+      decode(params, p, "params");
+      handler(p);
+    });
+  }
+
+  // A request: its handler is called, or it is answered with an error. Never throws.
+  void dispatch(Request request);
+  // A notification: its handler runs; unknown ones are ignored. Returns false when the
+  // notification was unknown or its params were bad (for logging). Never throws.
+  bool dispatch(const Notification& notification);
+
+  [[nodiscard]] const Sender& sender() const { return sender_; }
+
+ private:
+  Sender sender_;
+  Gate gate_;
+  std::unordered_map<std::string, RequestHandler> requests_;
+  std::unordered_map<std::string, NotificationHandler> notifications_;
+};
+
+}  // namespace asyncode::rpc

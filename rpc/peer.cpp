@@ -1,0 +1,90 @@
+#include "rpc/peer.h"
+
+#include <spdlog/spdlog.h>
+
+namespace asyncode::rpc {
+
+Peer::Peer(uv_loop_t* loop, int inFd, int outFd, FrameLimits limits)
+    : dispatcher_([this](std::string body) { connection_.send(body); }),
+      connection_(loop, inFd, outFd, limits,
+                  Connection::Handlers{
+                      [this](std::string& body) { onBody(body); },
+                      [this](const FrameError& e) {
+                        const ErrorCode code =
+                            e.kind == FrameError::Kind::TooLarge ? ErrorCode::InvalidRequest : ErrorCode::ParseError;
+                        const BadMessage bad{nullptr, Error{code, e.message, std::nullopt}};
+                        if (onBadMessage_) {
+                          onBadMessage_(bad);
+                        } else {
+                          connection_.send(serializeError(bad.id, bad.error));
+                        }
+                      },
+                      [this](int status) { onClosed(status); },
+                  }) {}
+
+Peer::~Peer() { *alive_ = false; }
+
+void Peer::onBody(std::string& body) {
+  if (rawFilter_ && rawFilter_(body)) return;
+  auto parsed = parseMessage(body);
+  if (auto* bad = std::get_if<BadMessage>(&parsed)) {
+    if (onBadMessage_) {
+      onBadMessage_(*bad);
+    } else {
+      connection_.send(serializeError(bad->id, bad->error));
+    }
+    return;
+  }
+  onMessage(std::move(std::get<Message>(parsed)));
+}
+
+void Peer::onMessage(Message&& message) {
+  if (auto* request = std::get_if<Request>(&message)) {
+    dispatcher_.dispatch(std::move(*request));
+  } else if (auto* note = std::get_if<Notification>(&message)) {
+    if (!dispatcher_.dispatch(*note)) spdlog::debug("notification {} ignored", note->method);
+  } else {
+    auto& response = std::get<Response>(message);
+    const auto it = response.id.is_number_integer() ? pending_.find(response.id.get<std::int64_t>()) : pending_.end();
+    if (it == pending_.end()) {
+      if (onStray_) onStray_(response);
+      return;
+    }
+    ResponseFn fn = std::move(it->second);
+    pending_.erase(it);
+    fn(std::move(response));
+  }
+}
+
+Id Peer::request(std::string_view method, const Json& params, ResponseFn onResponse) {
+  const std::int64_t id = nextId_++;
+  if (connection_.closed()) {
+    Response r{id, std::nullopt, Error{ErrorCode::InternalError, "the connection is closed", std::nullopt}};
+    onResponse(std::move(r));
+    return id;
+  }
+  pending_.emplace(id, std::move(onResponse));
+  connection_.send(serializeRequest(id, method, params));
+  return id;
+}
+
+void Peer::forget(const Id& id) {
+  if (id.is_number_integer()) pending_.erase(id.get<std::int64_t>());
+}
+
+void Peer::notify(std::string_view method, const Json& params) {
+  connection_.send(serializeNotification(method, params));
+}
+
+void Peer::onClosed(int status) {
+  auto alive = alive_;
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [id, fn] : pending) {
+    fn(Response{id, std::nullopt, Error{ErrorCode::InternalError, "the connection closed", std::nullopt}});
+    if (!*alive) return;
+  }
+  if (onClosed_) onClosed_(status);
+}
+
+}  // namespace asyncode::rpc
