@@ -1,5 +1,6 @@
 #include "daemon/python_env.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -51,6 +52,29 @@ fs::path firstExisting(const fs::path& dir, std::initializer_list<const char*> n
 }
 
 }  // namespace
+
+bool importable(const std::string& module, const std::string& siteDirs, const std::string& version) {
+  std::vector<fs::path> dirs;
+  auto addAll = [&](const std::string& list) {
+    std::size_t start = 0;
+    while (start <= list.size()) {
+      const auto colon = list.find(':', start);
+      const std::string dir = list.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+      if (!dir.empty()) dirs.emplace_back(dir);
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+  };
+  if (const char* pp = std::getenv("PYTHONPATH")) addAll(pp);
+  if (const char* home = std::getenv("HOME"); home && !std::getenv("PYTHONNOUSERSITE"))
+    dirs.push_back(fs::path(home) / ".local/lib" / ("python" + majorMinor(version)) / "site-packages");
+  addAll(siteDirs);
+  std::error_code ec;
+  for (const auto& d : dirs) {
+    if (fs::exists(d / module / "__init__.py", ec) || fs::exists(d / (module + ".py"), ec)) return true;
+  }
+  return false;
+}
 
 std::string majorMinor(const std::string& version) {
   static const std::regex re(R"((\d+)\.(\d+))");

@@ -15,6 +15,11 @@ struct ResolvedPython {
 // `ourVersion`: the embedded Python's version ("3.11.2"); major.minor must match.
 ResolvedPython resolvePython(const std::string& path, const std::string& ourVersion);
 
+// Whether the system Python would find a top-level module: looked up on disk, in
+// PYTHONPATH, the user's site-packages and `siteDirs` (':'-separated), without
+// starting Python. Used to list the backends a session can have.
+bool importable(const std::string& module, const std::string& siteDirs, const std::string& version);
+
 // "3.11" of "3.11.2".
 std::string majorMinor(const std::string& version);
 

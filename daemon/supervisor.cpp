@@ -26,6 +26,9 @@
 #ifndef ASYNCODE_PYTHON_VERSION
 #define ASYNCODE_PYTHON_VERSION "3"
 #endif
+#ifndef ASYNCODE_PYTHON_SITE_DIRS
+#define ASYNCODE_PYTHON_SITE_DIRS ""
+#endif
 
 namespace asyncode::daemon {
 namespace {
@@ -43,6 +46,12 @@ constexpr std::uint64_t kTimeoutGraceMs = 2000;  // the ladder's grace after tim
 constexpr std::uint64_t kStopGraceMs = 200;      // shutdown: asked workers get this long
 constexpr int kCrashLoopLimit = 5;               // automatic restarts within kCrashLoopWindow
 constexpr auto kCrashLoopWindow = std::chrono::seconds(10);
+
+std::vector<std::string> availableBackends() {
+  std::vector<std::string> found{"asyncio"};
+  if (importable("trio", ASYNCODE_PYTHON_SITE_DIRS, ASYNCODE_PYTHON_VERSION)) found.emplace_back("trio");
+  return found;
+}
 
 Json errorResult(const std::string& type, const std::string& message) {
   return Json{{"type", type}, {"message", message}, {"traceback", Json::array()},
@@ -104,6 +113,7 @@ class Supervisor::Impl {
     std::unique_ptr<WorkerProcess> proc;
     std::weak_ptr<Session> session;  // empty: a spare, or retired
     rpc::Utf8Decoder decoders[2];
+    std::vector<std::pair<core::Stream, std::string>> heldOutput;
     bool retired = false;
   };
 
@@ -148,7 +158,7 @@ class Supervisor::Impl {
     std::uint64_t workerId = 0;
     std::int64_t pid = 0;
     bool configured = false;
-    rpc::SessionState state = rpc::SessionState::starting;
+    rpc::SessionState state = rpc::SessionState::dead;  // until its first worker starts
     std::deque<std::unique_ptr<ExecEntry>> execs;
     std::vector<rpc::ReplyOnce> openWaiters;
     std::deque<Clock::time_point> restarts;
@@ -386,7 +396,11 @@ class Supervisor::Impl {
     if (r.error && (!w || w->proc->peer().closed() || !w->proc->running())) return;  // death answers it
     ExecEntry* e = findExec(*s, seq);
     if (!e) return;
-    if (w) w->proc->drainOutput();  // fd-level output of this exec comes before its answer
+    if (w) {  // fd-level output of this exec comes before its answer
+      e->started = true;
+      releaseHeldOutput(*w, *s, e);
+      w->proc->drainOutput();
+    }
     if (r.error) {
       e->reply.error(r.error->code, r.error->message);
       resolveInterrupts(*e, true, rpc::InterruptHow::cancelled);
@@ -439,6 +453,7 @@ class Supervisor::Impl {
     e->started = true;
     e->execCount = count;
     e->startedAt = Clock::now();
+    if (s->execs.front().get() == e) releaseHeldOutput(*w, *s, e);
     if (e->timeoutMs) {
       e->timeoutTimer = rpc::UvHandle<uv_timer_t>(uv_timer_init, &loop_);
       e->timeoutTimer->data = new TimerContext{this, s->name, e->seq};
@@ -502,6 +517,10 @@ class Supervisor::Impl {
     return true;
   }
 
+  // Output a worker wrote at the file-descriptor level (C code, child processes): it
+  // belongs to the exec running when it is read. An exec sent but not yet known to have
+  // started holds it back until its start (or its answer) arrives, since the start
+  // notice may trail output of the exec itself.
   void onWorkerOutput(std::uint64_t wid, core::Stream stream, std::string_view bytes) {
     Worker* w = worker(wid);
     if (!w) return;
@@ -512,32 +531,37 @@ class Supervisor::Impl {
       spdlog::debug("worker {} wrote {} bytes nobody owns", wid, text.size());
       return;
     }
-    Json params{{"session", s->name},
+    ExecEntry* front = !s->execs.empty() && s->execs.front()->sentTo == wid ? s->execs.front().get() : nullptr;
+    if (front && !front->started) {
+      w->heldOutput.emplace_back(stream, std::move(text));
+      return;
+    }
+    sendFdOutput(*s, front, stream, std::move(text));
+  }
+
+  void sendFdOutput(Session& s, const ExecEntry* owner, core::Stream stream, std::string text) {
+    Json params{{"session", s.name},
                 {"stream", stream == core::Stream::Stdout ? "stdout" : "stderr"},
                 {"text", std::move(text)},
-                {"requestId", nullptr},
-                {"execCount", nullptr}};
-    if (!s->execs.empty() && s->execs.front()->started && s->execs.front()->sentTo == wid) {
-      params["requestId"] = s->execs.front()->clientId;
-      if (s->execs.front()->execCount) params["execCount"] = *s->execs.front()->execCount;
-    }
+                {"requestId", owner ? owner->clientId : Json(nullptr)},
+                {"execCount", owner && owner->execCount ? Json(*owner->execCount) : Json(nullptr)}};
     sendToClient(rpc::serializeNotification("output", params));
+  }
+
+  // Held output goes out, as output of `owner` (null: of nobody).
+  void releaseHeldOutput(Worker& w, Session& s, const ExecEntry* owner) {
+    auto held = std::move(w.heldOutput);
+    w.heldOutput.clear();
+    for (auto& [stream, text] : held) sendFdOutput(s, owner, stream, std::move(text));
   }
 
   void onWorkerReady(std::uint64_t wid, const Json& params) {
     Worker* w = worker(wid);
     if (!w) return;
     w->proc->ready = true;
-    if (!backends_) {
-      std::vector<std::string> found;
-      if (auto b = params.find("backends"); b != params.end() && b->is_array())
-        for (const auto& x : *b)
-          if (x.is_string()) found.push_back(x.get<std::string>());
-      if (found.empty()) found.push_back("asyncio");
-      backends_ = found;
-      for (auto& waiter : initWaiters_) waiter(Json(initializeResult()));
-      initWaiters_.clear();
-    }
+    spdlog::debug("worker {} ready after {:.1f} ms", wid,
+                  std::chrono::duration<double, std::milli>(Clock::now() - w->proc->spawned).count());
+    (void)params;
     if (wid == spareId_) w->proc->peer().notify("worker/preload", nullptr);
   }
 
@@ -589,8 +613,13 @@ class Supervisor::Impl {
     if (it == workers_.end()) return;
     Worker* w = it->second.get();
     w->proc->peer().readAvailable();  // answers it sent before it ended
-    w->proc->drainOutput();
     auto s = w->session.lock();
+    if (s && s->workerId == wid) {
+      const ExecEntry* front = !s->execs.empty() && s->execs.front()->sentTo == wid ? s->execs.front().get() : nullptr;
+      releaseHeldOutput(*w, *s, front);
+      if (!s->execs.empty() && s->execs.front()->sentTo == wid) s->execs.front()->started = true;
+    }
+    w->proc->drainOutput();
     // Input requests it had asked the client are void now.
     for (auto i = inputs_.begin(); i != inputs_.end();) {
       if (i->worker == wid) {
@@ -681,7 +710,7 @@ class Supervisor::Impl {
     r.serverVersion = ASYNCODE_VERSION;
     r.pythonVersion = ASYNCODE_PYTHON_VERSION;
     r.pythonExecutable = options_.executable;
-    r.backends = backends_ ? *backends_ : std::vector<std::string>{"asyncio"};
+    r.backends = backends_;
     return r;
   }
 
@@ -734,10 +763,7 @@ class Supervisor::Impl {
       initialized_ = true;
       inputCapable_ = p.capabilities && p.capabilities->input.value_or(false);
       if (p.clientInfo) spdlog::info("client: {} {}", p.clientInfo->name, p.clientInfo->version.value_or(""));
-      if (backends_) return reply(Json(initializeResult()));
-      initWaiters_.push_back(std::move(reply));
-      if (spareId_ == 0 && workers_.empty()) replenishSpares();
-      armInitTimeout();
+      reply(Json(initializeResult()));
     });
     d.onRequest("shutdown", [this](const Json&, rpc::ReplyOnce reply) {
       shutdownWaiters_.push_back(std::move(reply));
@@ -798,22 +824,6 @@ class Supervisor::Impl {
     return j;
   }
 
-  void armInitTimeout() {
-    if (initTimer_) return;
-    initTimer_ = rpc::UvHandle<uv_timer_t>(uv_timer_init, &loop_);
-    initTimer_->data = this;
-    uv_timer_start(
-        initTimer_.get(),
-        [](uv_timer_t* t) {
-          auto* self = static_cast<Impl*>(t->data);
-          if (!self || self->initWaiters_.empty()) return;
-          spdlog::warn("no worker came up within 10 s; answering initialize without asking one");
-          for (auto& waiter : self->initWaiters_) waiter(Json(self->initializeResult()));
-          self->initWaiters_.clear();
-        },
-        10000, 0);
-  }
-
   void openSession(const rpc::SessionOpenParams& p, rpc::ReplyOnce reply) {
     if (auto s = findSession(p.session)) {
       if (s->backend != p.backend)
@@ -823,13 +833,13 @@ class Supervisor::Impl {
       s->openWaiters.push_back(std::move(reply));
       return;
     }
-    if (backends_) {
+    if (!p.python) {  // a venv may have what the system lacks: its worker will tell
       const std::string wanted = rpc::toString(p.backend);
       bool known = false;
-      for (const auto& b : *backends_) known = known || b == wanted;
+      for (const auto& b : backends_) known = known || b == wanted;
       if (!known)
         return reply.error(rpc::ErrorCode::InvalidParams,
-                           "backend \"" + wanted + "\" is not available: its library cannot be imported");
+                           "backend \"" + wanted + "\" is not available: Python cannot import " + wanted);
     }
     if (p.cwd) {
       struct stat st {};
@@ -958,8 +968,6 @@ class Supervisor::Impl {
       for (auto& waiter : s->openWaiters) waiter.error(rpc::ErrorCode::RequestCancelled, "the daemon is shutting down");
       s->openWaiters.clear();
     }
-    for (auto& waiter : initWaiters_) waiter(Json(initializeResult()));
-    initWaiters_.clear();
     for (auto& input : inputs_) input.reply->error(rpc::ErrorCode::RequestCancelled, "the daemon is shutting down");
     inputs_.clear();
     for (auto& [id, w] : workers_) {
@@ -1022,7 +1030,7 @@ class Supervisor::Impl {
   uv_loop_t loop_{};
   std::unique_ptr<rpc::Peer> client_;
   rpc::UvHandle<uv_signal_t> sigterm_, sighup_, sigint_;
-  rpc::UvHandle<uv_timer_t> stopTimer_, forceTimer_, initTimer_;
+  rpc::UvHandle<uv_timer_t> stopTimer_, forceTimer_;
   std::map<std::string, std::shared_ptr<Session>> sessions_;
   std::map<std::uint64_t, std::unique_ptr<Worker>> workers_;
   std::vector<PendingInput> inputs_;
@@ -1039,8 +1047,7 @@ class Supervisor::Impl {
   bool outputPaused_ = false;
   bool clientPaused_ = false;
   int exitCode_ = 0;
-  std::optional<std::vector<std::string>> backends_;
-  std::vector<rpc::ReplyOnce> initWaiters_;
+  std::vector<std::string> backends_ = availableBackends();
   std::vector<rpc::ReplyOnce> shutdownWaiters_;
 };
 

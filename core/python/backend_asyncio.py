@@ -75,6 +75,10 @@ class AsyncioBackend:
         finally:
             self.last_turn = time.monotonic()
 
+    @staticmethod
+    def before_sync():
+        pass
+
     def after_sync(self):
         """User code may have run asyncio.run(), which leaves no current loop."""
         try:

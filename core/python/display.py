@@ -5,8 +5,6 @@ present; `_repr_*_` methods add their types; binary data is base64. A `_repr_*_`
 raises is skipped with a warning on stderr (the repr still shows); a failing __repr__ is
 the caller's error, as in IPython.
 """
-import base64
-import json
 import sys
 
 _TEXT_METHODS = (
@@ -52,6 +50,8 @@ def _lookup(obj, name):
 
 def _encode(mime, data):
     """(data, is_json) for the wire, or None when the value is unusable."""
+    import base64
+    import json
     if isinstance(data, tuple) and len(data) == 2:  # (data, metadata) as IPython allows
         data = data[0]
     if data is None:
@@ -125,6 +125,7 @@ def format_bundle(obj, include=None, exclude=None):
             _warn(obj, "savefig", e)
             png = None
         if png:
+            import base64
             bundle["image/png"] = (base64.b64encode(png).decode("ascii"), False)
     if "text/plain" not in bundle:
         bundle["text/plain"] = (repr(obj), False)  # may raise: the exec's error

@@ -11,11 +11,10 @@ knowing what runs, how to stop the exec: cancel its task when it awaits, raise
 KeyboardInterrupt when user code of the exec is running, or nothing when the exec is
 already over or the signal landed in the engine's own code.
 """
+import _signal
 import builtins
 import contextvars
-import linecache
 import os
-import signal
 import sys
 import time
 import warnings
@@ -79,6 +78,9 @@ class IdleBackend:
     def exec_finished(self):
         pass
 
+    def before_sync(self):
+        pass
+
     def after_sync(self):
         pass
 
@@ -109,10 +111,11 @@ class Engine:
         sys.stdout = sys.__stdout__ = streams.OutputStream(1, "<stdout>")
         sys.stderr = sys.__stderr__ = streams.OutputStream(2, "<stderr>")
         sys.stdin = sys.__stdin__ = streams.InputStream()
+        os.register_at_fork(after_in_child=streams.after_fork_in_child)
         sys.displayhook = self._displayhook
         builtins.display = _display.display
         builtins.input = _input
-        signal.signal(signal.SIGINT, self._on_sigint)
+        _signal.signal(_signal.SIGINT, self._on_sigint)
         original = warnings._showwarnmsg
 
         def showwarnmsg(msg, _original=original):
@@ -120,7 +123,8 @@ class Engine:
                 _original(msg)
         warnings._showwarnmsg = showwarnmsg
         from _asyncode import hooks
-        hooks.install({"asyncio": self._on_asyncio_imported, "getpass": _patch_getpass})
+        hooks.install({"asyncio": self._on_asyncio_imported, "getpass": _patch_getpass,
+                       "linecache": _register_sources})
         if "getpass" in sys.modules:
             _patch_getpass(sys.modules["getpass"])
         if "" not in sys.path:
@@ -217,7 +221,7 @@ class Engine:
         self.current = st
         self.session_ctx.run(_c.OWNER.set, st.owner)
         _c.exec_started(seq, count)
-        linecache.cache[filename] = (len(code), None, code.splitlines(True) or [""], filename)
+        _remember_source(filename, code)
         try:
             st.units = self._compile(code, mode, filename)
         except (SyntaxError, ValueError, OverflowError) as e:
@@ -242,15 +246,15 @@ class Engine:
         elif mode == MODE_MODULE:
             units = [(compile(code, filename, "exec", flags, True), False)]
         else:
-            import ast
+            import _ast
             tree = compile(code, filename, "exec", flags | PyCF_ONLY_AST, True)
             body = tree.body
-            if body and isinstance(body[-1], ast.Expr) and not _ends_with_semicolon(code):
+            if body and isinstance(body[-1], _ast.Expr) and not _ends_with_semicolon(code):
                 units = []
                 if len(body) > 1:
-                    head = ast.Module(body=body[:-1], type_ignores=[])
+                    head = _ast.Module(body=body[:-1], type_ignores=[])
                     units.append((compile(head, filename, "exec", flags, True), False))
-                tail = ast.Expression(body=body[-1].value)
+                tail = _ast.Expression(body=body[-1].value)
                 units.append((compile(tail, filename, "eval", flags, True), True))
             else:
                 units = [(compile(tree, filename, "exec", flags, True), False)]
@@ -260,6 +264,7 @@ class Engine:
 
     def _run_sync(self, st):
         value = None
+        self.backend.before_sync()
         try:
             try:
                 st.in_user = True
@@ -379,6 +384,25 @@ class Engine:
             self.backend.cancel_exec_soon(st)
 
 
+_SOURCES = {}  # cell filename -> source, until linecache is imported
+
+
+def _remember_source(filename, code):
+    """Cells' sources go to linecache (tracebacks, inspect.getsource, warnings show
+    their lines), without importing linecache before anything needs it."""
+    entry = (len(code), None, code.splitlines(True) or [""], filename)
+    linecache = sys.modules.get("linecache")
+    if linecache is not None:
+        linecache.cache[filename] = entry
+    else:
+        _SOURCES[filename] = entry
+
+
+def _register_sources(linecache):
+    linecache.cache.update(_SOURCES)
+    _SOURCES.clear()
+
+
 def _ends_with_semicolon(code):
     """IPython's rule: a cell whose last line ends with ';' shows no result."""
     if ";" not in code:
@@ -409,10 +433,10 @@ def _patch_getpass(module):
 
 
 def available_backends():
-    import importlib.util
+    from importlib.machinery import PathFinder
     found = ["asyncio"]
     try:
-        if importlib.util.find_spec("trio") is not None:
+        if PathFinder.find_spec("trio") is not None:
             found.append("trio")
     except (ImportError, ValueError):
         pass

@@ -5,7 +5,6 @@ machinery) and every frame of the engine itself are left out, in the exception a
 the exceptions it is chained to.
 """
 import os
-import traceback
 
 _ENGINE_PREFIX = "<asyncode:"
 
@@ -48,6 +47,7 @@ def is_machinery_file(filename):
 
 
 def _trim(te, seen):
+    import traceback
     if te is None or id(te) in seen:
         return
     seen.add(id(te))
@@ -71,6 +71,7 @@ def error_info(exc, compile_error=False):
     compile_error: the exception is the cell's own SyntaxError, so where the engine
     compiled it is not news: no frames at all.
     """
+    import traceback
     te = traceback.TracebackException(type(exc), exc, exc.__traceback__, compact=True)
     if compile_error:
         te.stack = traceback.StackSummary.from_list([])
@@ -83,7 +84,10 @@ def error_info(exc, compile_error=False):
             frame["source"] = line
         frames.append(frame)
     try:
-        message = str(exc)
+        if isinstance(exc, SyntaxError) and exc.msg is not None:
+            message = str(exc.msg)  # str() would add "(<cell 1>, line 1)"
+        else:
+            message = str(exc)
     except Exception:
         message = "<exception str() failed>"
     try:

@@ -145,3 +145,15 @@ class InputStream(io.TextIOBase):
     @property
     def closed(self):
         return False
+
+
+def after_fork_in_child():
+    """In a forked child (multiprocessing), the session's streams become plain
+    line-buffered files on fd 1 and 2, which the daemon reads: each line is one write,
+    so lines of several children do not mix."""
+    import sys
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        stream = io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8",
+                                  errors="backslashreplace", line_buffering=True)
+        setattr(sys, name, stream)
+        setattr(sys, "__%s__" % name, stream)

@@ -55,6 +55,7 @@ METHODS: dict[str, dict[str, Any]] = {
 
 CLIENT_TO_DAEMON = "client->daemon"
 DAEMON_TO_CLIENT = "daemon->client"
+BOTH = "both"  # $/cancelRequest: the daemon withdraws its own input requests with it
 
 _LOCK = threading.RLock()
 _VALIDATORS: dict[str, Draft202012Validator] = {}
@@ -211,7 +212,7 @@ class TrafficValidator:
             return
         spec = METHODS.get(method)
         kind = "request" if "id" in msg else "notification"
-        if spec and spec["direction"] == CLIENT_TO_DAEMON and spec["kind"] == kind:
+        if spec and spec["direction"] in (CLIENT_TO_DAEMON, BOTH) and spec["kind"] == kind:
             # omitted params mean "no params": the same as {} for every method of the protocol
             params = msg["params"] if "params" in msg else {}
             for e in errors(spec["params"], params, "$.params"):
@@ -268,7 +269,7 @@ class TrafficValidator:
         what = "notification %r" % (method,)
         self._check(msg, what, "Notification", msg, "$")
         spec = METHODS.get(method) if isinstance(method, str) else None
-        if not spec or spec["kind"] != "notification" or spec["direction"] != DAEMON_TO_CLIENT:
+        if not spec or spec["kind"] != "notification" or spec["direction"] not in (DAEMON_TO_CLIENT, BOTH):
             self._fail(msg, what, "$.method", "not a notification the daemon may send "
                                               "(output, display, status, log)")
             return
@@ -348,7 +349,7 @@ class TrafficValidator:
         if method is None:
             return
         spec = METHODS.get(method)
-        if not spec or spec["kind"] != "request" or spec["direction"] != CLIENT_TO_DAEMON:
+        if not spec or spec["kind"] != "request" or spec["direction"] not in (CLIENT_TO_DAEMON, BOTH):
             self._fail(msg, what, "$.result", "a result for a method the daemon does not "
                                               "have (expected error -32601)")
             return
