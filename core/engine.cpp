@@ -6,9 +6,11 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <mutex>
 #include <system_error>
 
@@ -245,7 +247,26 @@ InterruptOutcome Engine::interrupt(std::uint64_t seq, InterruptReason reason) {
     }
   }
   ::pthread_kill(mainThread_, SIGINT);
+  signalChildren(SIGINT);
   return InterruptOutcome::Signalled;
+}
+
+// As a terminal's Ctrl-C reaches the whole foreground process group (and as
+// jupyter_client's killpg does), the interrupt reaches the processes the session started:
+// `subprocess.run(["sleep", "30"])` then ends at once. This process is left out: only its
+// main thread gets the signal, above. Only when the worker leads its own process group.
+void Engine::signalChildren(int sig) {
+  const pid_t self = ::getpid();
+  if (::getpgrp() != self) return;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return;
+  while (const dirent* entry = ::readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid == self) continue;
+    if (::getpgid(static_cast<pid_t>(pid)) == self) ::kill(static_cast<pid_t>(pid), sig);
+  }
+  ::closedir(proc);
 }
 
 bool Engine::resignal(std::uint64_t seq) {

@@ -101,6 +101,7 @@ class Engine {
   bool eraseQueuedLocked(std::uint64_t seq);
   void wake();
   static void afterForkInChild();
+  static void signalChildren(int sig);
 
   EngineConfig config_;
   pthread_t mainThread_;

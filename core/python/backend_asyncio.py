@@ -1,31 +1,24 @@
-"""The asyncio backend: one event loop for the session's whole life.
+"""The asyncio backend: one event loop for the session's whole life (interface: backend.py).
 
-A backend gives the engine six things (see also backend_trio.py):
-  wait()                 run the loop until pause() (returns; the engine runs a sync exec)
-  pause()                make wait() return soon
-  start_exec(st, coro)   run the exec's coroutine as a task in the session's context, then
-                         call engine.async_exec_done(st, outcome)
-  cancel_exec_soon(st)   cancel that task (safe from a signal handler)
-  exec_running_now(st)   is that task the one running right now
-  namespace()            names a session of this backend offers (trio: `nursery`)
-and a few courtesies (after_sync, tick_if_starved, exec_finished, ki_protected,
-is_cancellation, pumps_in_loop).
+Tasks an exec starts go on running while the session is idle. Sync execs run while the
+loop is stopped (asyncio.run() works in them), or inside it with syncInLoop.
 """
 import asyncio
 import time
 
 import _asyncode_c as _c
+from _asyncode.backend import Backend
 
 # A sync exec (or a run of them) may keep the loop stopped this long before the loop
 # gets one turn, so background tasks keep ticking between pipelined execs.
 _STARVE_SECONDS = 0.005
 
 
-class AsyncioBackend:
+class AsyncioBackend(Backend):
     name = "asyncio"
 
     def __init__(self, engine, sync_in_loop):
-        self.engine = engine
+        super().__init__(engine)
         self.pumps_in_loop = sync_in_loop
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
@@ -75,10 +68,6 @@ class AsyncioBackend:
         finally:
             self.last_turn = time.monotonic()
 
-    @staticmethod
-    def before_sync():
-        pass
-
     def after_sync(self):
         """User code may have run asyncio.run(), which leaves no current loop."""
         try:
@@ -121,13 +110,5 @@ class AsyncioBackend:
             return False
 
     @staticmethod
-    def ki_protected():
-        return False
-
-    @staticmethod
     def is_cancellation(exc):
         return isinstance(exc, asyncio.CancelledError)
-
-    @staticmethod
-    def namespace():
-        return {}

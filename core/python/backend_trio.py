@@ -7,8 +7,7 @@ system tasks in a cancel scope the engine can cancel; the name `nursery` in the 
 is a session nursery whose tasks outlive the exec that started them, and whose failures
 are reported rather than ending the session's run.
 
-The interface the engine uses is the same as backend_asyncio's: wait, pause, start_exec,
-cancel_exec_soon, exec_running_now, namespace (see that file).
+The interface the engine uses is backend.py's.
 """
 import collections
 import functools
@@ -20,6 +19,7 @@ import sys
 import trio
 
 import _asyncode_c as _c
+from _asyncode.backend import Backend
 from trio._core._run import GLOBAL_RUN_CONTEXT  # to step out of the run during sync execs
 
 
@@ -146,12 +146,11 @@ async def _guarded_start(async_fn, *args, task_status=trio.TASK_STATUS_IGNORED):
         _report(e)
 
 
-class TrioBackend:
+class TrioBackend(Backend):
     name = "trio"
-    pumps_in_loop = False
 
     def __init__(self, engine):
-        self.engine = engine
+        super().__init__(engine)
         self.host = HostLoop()
         self.token = None
         self.nursery = None
@@ -201,10 +200,6 @@ class TrioBackend:
 
     def pause(self):
         self.host.pause()
-
-    def exec_finished(self):
-        if _c.has_jobs() or self.engine.stopping:
-            self.pause()
 
     def tick_if_starved(self):
         self.host.run_ready()

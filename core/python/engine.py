@@ -22,6 +22,7 @@ import warnings
 import _asyncode_c as _c
 from _asyncode import display as _display
 from _asyncode import errors, streams
+from _asyncode.backend import IdleBackend
 
 CO_COROUTINE = 0x0080
 PyCF_ONLY_AST = 0x0400
@@ -54,41 +55,6 @@ class ExecState:
         self.how = HOW_NONE
         self.cancel_requested = False
         self.handle = None          # the backend's task or cancel scope
-
-
-class IdleBackend:
-    """Before any event loop exists: wait for jobs, run everything inline.
-
-    The asyncio loop is made on first need: an exec that awaits, user code importing
-    asyncio, or a session opened with syncInLoop. A session that never touches asyncio
-    never pays for it.
-    """
-    name = "asyncio"
-    pumps_in_loop = False
-
-    def __init__(self, engine):
-        self.engine = engine
-
-    def wait(self):
-        _c.wait_jobs()
-
-    def pause(self):
-        pass
-
-    def exec_finished(self):
-        pass
-
-    def before_sync(self):
-        pass
-
-    def after_sync(self):
-        pass
-
-    def tick_if_starved(self):
-        pass
-
-    def namespace(self):
-        return {}
 
 
 class Engine:
