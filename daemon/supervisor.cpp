@@ -69,9 +69,8 @@ class Supervisor::Impl {
     sessions_.clear();
     workers_.clear();
     for (auto* s : {&sigterm_, &sighup_, &sigint_}) s->reset();
-    stopTimer_.reset();
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    uv_loop_close(&loop_);
+    for (auto* t : {&stopTimer_, &forceTimer_}) t->reset();
+    rpc::closeLoop(&loop_);
   }
 
   int run() {

@@ -185,8 +185,7 @@ class WorkerIo {
     outboxAsync_.reset();
     postAsync_.reset();
     escalationTimer_.reset();
-    uv_run(&loop_, UV_RUN_NOWAIT);  // close callbacks
-    uv_loop_close(&loop_);
+    rpc::closeLoop(&loop_);
   }
 
   void maybeFinish() {
@@ -349,6 +348,11 @@ class WorkerIo {
     if (!peer_) return;
     while (!engine_.outbox().empty() && (all || peer_->pendingBytes() < kWriteHighWater)) {
       auto events = engine_.outbox().take(core::Outbox::kChunk * 2);
+      // An exec that started and ended within one batch needs no start notice: its
+      // answer carries its count, and the supervisor has no timeout to arm for it.
+      finishedInBatch_.clear();
+      for (const auto& e : events)
+        if (const auto* done = std::get_if<core::ExecDoneEvent>(&e)) finishedInBatch_.insert(done->outcome.seq);
       for (auto& e : events) std::visit([this](auto& event) { onEvent(event); }, e);
     }
   }
@@ -378,6 +382,7 @@ class WorkerIo {
   }
 
   void onEvent(core::ExecStartedEvent& e) {
+    if (finishedInBatch_.count(e.seq)) return;
     Json params{{"seq", e.seq}};
     if (e.execCount) params["execCount"] = *e.execCount;
     peer_->notify("worker/execStarted", params);
@@ -451,6 +456,7 @@ class WorkerIo {
   std::uint64_t nextJob_ = 1;
   std::map<std::uint64_t, rpc::Id> inputs_;
   std::set<std::uint64_t> escalating_;
+  std::set<std::uint64_t> finishedInBatch_;
   rpc::UvHandle<uv_timer_t> escalationTimer_;
   int lastCount_ = 0;
   bool closing_ = false;

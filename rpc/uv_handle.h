@@ -63,4 +63,19 @@ class UvHandle {
   T* h_ = nullptr;
 };
 
+// Closes a loop whose handles' owners are gone: runs the close callbacks still due,
+// closes what is left, and frees the loop's own memory.
+inline void closeLoop(uv_loop_t* loop) {
+  for (int i = 0; i < 16; ++i) {
+    uv_run(loop, UV_RUN_NOWAIT);
+    if (uv_loop_close(loop) == 0) return;
+    uv_walk(
+        loop,
+        [](uv_handle_t* h, void*) {
+          if (!uv_is_closing(h)) uv_close(h, nullptr);
+        },
+        nullptr);
+  }
+}
+
 }  // namespace asyncode::rpc
