@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -179,10 +180,42 @@ PyObject* makeWriter(PyObject* module, PyObject* arg) {
   return PyCFunction_New(&writerDef, capsule.get());
 }
 
-PyObject* flushFds(PyObject*, PyObject*) {
+// Waits until what Python wrote so far has been delivered (written into the fd 1/2 pipes,
+// in order with what C code and child processes write there). GIL held; false with an
+// exception set when a signal handler raised meanwhile.
+bool flushOutput(Engine* engine) {
   std::fflush(stdout);
   std::fflush(stderr);
+  if (engine->forked()) return true;
+  Outbox& outbox = engine->outbox();
+  const std::uint64_t target = outbox.appended();
+  while (true) {
+    bool done = false;
+    {
+      GilRelease nogil;
+      done = outbox.waitDelivered(target, std::chrono::milliseconds(20));
+    }
+    if (done) return true;
+    if (PyErr_CheckSignals() < 0) return false;
+  }
+}
+
+// sys.stdout.flush()
+PyObject* flushFds(PyObject* module, PyObject*) {
+  if (!flushOutput(stateOf(module)->engine)) return nullptr;
   Py_RETURN_NONE;
+}
+
+// Before code starts a process or calls C through ctypes (which may write to fd 1 and 2
+// directly), Python output written before it goes out first: `print("x");
+// subprocess.run(["echo", "y"])` shows x then y, as on a terminal.
+int auditHook(const char* event, PyObject*, void* engine) {
+  static constexpr const char* kEvents[] = {"subprocess.Popen", "os.system",  "os.posix_spawn", "os.spawn",
+                                            "os.exec",          "os.fork",    "os.forkpty",     "pty.spawn",
+                                            "ctypes.call_function"};
+  for (const char* e : kEvents)
+    if (std::strcmp(event, e) == 0) return flushOutput(static_cast<Engine*>(engine)) ? 0 : -1;
+  return 0;
 }
 
 PyObject* makeOwner(PyObject*, PyObject* args) {
@@ -378,7 +411,7 @@ PyObject* embeddedSource(PyObject*, PyObject* arg) {
 
 PyMethodDef methods[] = {
     {"make_writer", makeWriter, METH_O, "A write() builtin for fd 1 or 2."},
-    {"flush_fds", flushFds, METH_NOARGS, "Flush C stdio."},
+    {"flush_fds", flushFds, METH_NOARGS, "Flush C stdio, and wait until Python output so far is delivered."},
     {"make_owner", makeOwner, METH_VARARGS, "An owner token (request tag, exec count) for output."},
     {"display", display, METH_O, "Send a display of [(mime, data, is_json)]."},
     {"input", readInput, METH_VARARGS, "Ask the client for a line: input(prompt, password)."},
@@ -424,6 +457,7 @@ PyRef createNativeModule(Engine* engine) {
   check(PyModule_AddObjectRef(module.get(), "OWNER", st->ownerVar));
   PyObject* modules = PyImport_GetModuleDict();
   check(PyDict_SetItemString(modules, "_asyncode_c", module.get()));
+  check(PySys_AddAuditHook(auditHook, engine));
   return module;
 }
 

@@ -24,6 +24,7 @@ void Outbox::write(Stream stream, const OwnerPtr& owner, std::string_view text) 
   {
     std::lock_guard lock(mu_);
     wasEmpty = events_.empty();
+    ++appended_;
     while (!text.empty()) {
       auto* last = events_.empty() ? nullptr : std::get_if<OutputEvent>(&events_.back());
       if (!last || last->stream != stream || last->owner != owner || last->text.size() >= kChunk) {
@@ -32,6 +33,7 @@ void Outbox::write(Stream stream, const OwnerPtr& owner, std::string_view text) 
       }
       const std::size_t n = utf8Prefix(text, kChunk - last->text.size());
       last->text.append(text.substr(0, n));
+      last->seq = appended_;
       outputBytes_ += n;
       text.remove_prefix(n);
     }
@@ -44,6 +46,7 @@ void Outbox::push(OutEvent event) {
   {
     std::lock_guard lock(mu_);
     wasEmpty = events_.empty();
+    if (auto* d = std::get_if<DisplayEvent>(&event)) d->seq = ++appended_;
     events_.push_back(std::move(event));
   }
   wakeIfWasEmpty(wasEmpty);
@@ -75,6 +78,25 @@ std::vector<OutEvent> Outbox::take(std::size_t maxOutputBytes) {
   }
   room_.notify_all();
   return out;
+}
+
+std::uint64_t Outbox::appended() const {
+  std::lock_guard lock(mu_);
+  return appended_;
+}
+
+void Outbox::markDelivered(std::uint64_t seq) {
+  {
+    std::lock_guard lock(mu_);
+    if (seq <= deliveredSeq_) return;
+    deliveredSeq_ = seq;
+  }
+  delivered_.notify_all();
+}
+
+bool Outbox::waitDelivered(std::uint64_t seq, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return delivered_.wait_for(lock, timeout, [&] { return deliveredSeq_ >= seq; });
 }
 
 bool Outbox::empty() const {

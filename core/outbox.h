@@ -25,10 +25,12 @@ struct OutputEvent {
   Stream stream = Stream::Stdout;
   OwnerPtr owner;  // null: output no exec owns (a thread started by user code)
   std::string text;
+  std::uint64_t seq = 0;  // the outbox's count of appends, up to the last one joined here
 };
 struct DisplayEvent {
   OwnerPtr owner;
   MimeBundle data;
+  std::uint64_t seq = 0;
 };
 struct ExecStartedEvent {
   std::uint64_t seq = 0;
@@ -78,11 +80,20 @@ class Outbox {
   std::vector<OutEvent> take(std::size_t maxOutputBytes);
   [[nodiscard]] bool empty() const;
 
+  // flush(): output and displays appended so far are counted; the reader says when it
+  // has delivered up to a count, and a writer can wait for that.
+  [[nodiscard]] std::uint64_t appended() const;
+  void markDelivered(std::uint64_t seq);
+  bool waitDelivered(std::uint64_t seq, std::chrono::milliseconds timeout);
+
  private:
   void wakeIfWasEmpty(bool wasEmpty);
 
   mutable std::mutex mu_;
   std::condition_variable room_;
+  std::condition_variable delivered_;
+  std::uint64_t appended_ = 0;
+  std::uint64_t deliveredSeq_ = 0;
   std::deque<OutEvent> events_;
   std::size_t outputBytes_ = 0;
   std::function<void()> notify_;

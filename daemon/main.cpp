@@ -43,6 +43,7 @@ struct Args {
   int spares = 1;
   int parentPid = 0;
   std::optional<std::string> pythonExecutable;
+  std::string outputMagic;
   std::string error;
 };
 
@@ -77,6 +78,8 @@ Args parse(int argc, char** argv) {
       a.parentPid = std::atoi(v3->c_str());
     } else if (auto v4 = value("--python-executable")) {
       a.pythonExecutable = *v4;
+    } else if (auto v5 = value("--output-magic")) {
+      a.outputMagic = *v5;
     } else if (a.error.empty()) {
       a.error = "unknown option: " + std::string(arg);
     }
@@ -125,6 +128,7 @@ int main(int argc, char** argv) {
     WorkerOptions options;
     options.parentPid = args.parentPid;
     if (args.pythonExecutable) options.executable = *args.pythonExecutable;
+    options.outputMagic = args.outputMagic;
     return runWorker(options);
   }
 

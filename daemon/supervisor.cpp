@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "daemon/logging.h"
+#include "daemon/output_frames.h"
 #include "daemon/python_env.h"
 #include "daemon/worker_link.h"
 #include "daemon/worker_process.h"
@@ -108,9 +109,13 @@ class Supervisor::Impl {
   // ---- the worker table -----------------------------------------------------------
   struct Session;
   struct Worker {
+    explicit Worker(const Magic& m) : magic(m), demux{FrameDemuxer(m), FrameDemuxer(m)} {}
     std::uint64_t id = 0;
     std::unique_ptr<WorkerProcess> proc;
     std::weak_ptr<Session> session;  // empty: a spare, or retired
+    Magic magic;
+    FrameDemuxer demux[2];
+    std::string displayParts[2];
     rpc::Utf8Decoder decoders[2];
     std::vector<std::pair<core::Stream, std::string>> heldOutput;
     bool retired = false;
@@ -135,6 +140,7 @@ class Supervisor::Impl {
     Json params;  // as sent to a worker
     rpc::ReplyOnce reply;
     std::optional<std::int64_t> timeoutMs;
+    bool silent = false;
     std::uint64_t sentTo = 0;
     bool started = false;
     std::optional<int> execCount;
@@ -178,8 +184,9 @@ class Supervisor::Impl {
     return spec;
   }
 
-  Worker* spawnWorker(const WorkerSpec& spec) {
-    auto w = std::make_unique<Worker>();
+  Worker* spawnWorker(WorkerSpec spec) {
+    auto w = std::make_unique<Worker>(randomMagic());
+    spec.outputMagic = magicToHex(w->magic);
     const std::uint64_t id = nextWorkerId_++;
     w->id = id;
     w->proc = std::make_unique<WorkerProcess>(
@@ -299,7 +306,7 @@ class Supervisor::Impl {
     if (!s || s->workerId != wid) return;
     if (r.error) {
       Worker* w = worker(wid);
-      if (w && !w->proc->running()) return;  // it died: onWorkerExit decides
+      if (!w || !w->proc->running() || w->proc->peer().closed()) return;  // it died: onWorkerExit decides
       const std::string message = "cannot start session \"" + name + "\" (" + rpc::toString(s->backend) +
                                   "): " + r.error->message;
       spdlog::warn("{}", message);
@@ -398,7 +405,7 @@ class Supervisor::Impl {
     if (w) {  // fd-level output of this exec comes before its answer
       e->started = true;
       releaseHeldOutput(*w, *s, e);
-      w->proc->drainOutput();
+      drainWorkerOutput(*w);
     }
     if (r.error) {
       e->reply.error(r.error->code, r.error->message);
@@ -431,7 +438,9 @@ class Supervisor::Impl {
                          : *e.reason == core::InterruptReason::Timeout ? "timeout"
                                                                      : "interrupted";
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - e.startedAt).count();
-    Json result{{"execCount", e.execCount.value_or(s.lastExecCount)},
+    // The count it had, or would have had: every exec before it has answered.
+    const int count = e.execCount.value_or(s.lastExecCount + (e.silent ? 0 : 1));
+    Json result{{"execCount", count},
                 {"status", status},
                 {"error", errorResult("WorkerDied", why)},
                 {"durationMs", e.started ? ms : 0.0},
@@ -523,19 +532,84 @@ class Supervisor::Impl {
   void onWorkerOutput(std::uint64_t wid, core::Stream stream, std::string_view bytes) {
     Worker* w = worker(wid);
     if (!w) return;
-    std::string text = w->decoders[stream == core::Stream::Stdout ? 0 : 1].decode(bytes);
+    const int i = stream == core::Stream::Stdout ? 0 : 1;
+    w->demux[i].feed(
+        bytes, [&](std::string_view text) { onPlainOutput(*w, stream, text); },
+        [&](char kind, std::string_view owner, std::string_view payload) {
+          onOutputFrame(*w, stream, kind, owner, payload);
+        });
+  }
+
+  // Everything a worker's pipes still hold, now (before an exec's answer, after a death).
+  void drainWorkerOutput(Worker& w) {
+    w.proc->drainOutput();
+    for (int i = 0; i < 2; ++i) {
+      const auto stream = i == 0 ? core::Stream::Stdout : core::Stream::Stderr;
+      w.demux[i].flush([&](std::string_view text) { onPlainOutput(w, stream, text); });
+    }
+  }
+
+  // Output a worker wrote at the file-descriptor level (C code, child processes): it
+  // belongs to the exec running when it is read. An exec sent but not yet known to have
+  // started holds it back until its start (or its answer) arrives, since the start
+  // notice may trail output of the exec itself.
+  void onPlainOutput(Worker& w, core::Stream stream, std::string_view bytes) {
+    std::string text = w.decoders[stream == core::Stream::Stdout ? 0 : 1].decode(bytes);
     if (text.empty()) return;
-    auto s = w->session.lock();
+    auto s = w.session.lock();
     if (!s || !initialized_ || exiting_) {
-      spdlog::debug("worker {} wrote {} bytes nobody owns", wid, text.size());
+      spdlog::debug("worker {} wrote {} bytes nobody owns", w.id, text.size());
       return;
     }
-    ExecEntry* front = !s->execs.empty() && s->execs.front()->sentTo == wid ? s->execs.front().get() : nullptr;
+    ExecEntry* front = !s->execs.empty() && s->execs.front()->sentTo == w.id ? s->execs.front().get() : nullptr;
     if (front && !front->started) {
-      w->heldOutput.emplace_back(stream, std::move(text));
+      w.heldOutput.emplace_back(stream, std::move(text));
       return;
     }
     sendFdOutput(*s, front, stream, std::move(text));
+  }
+
+  // Python-level output and displays, framed with their owner (output_frames.h).
+  void onOutputFrame(Worker& w, core::Stream stream, char kind, std::string_view owner, std::string_view payload) {
+    auto s = w.session.lock();
+    if (!s || !initialized_ || exiting_ || w.retired) return;
+    Json requestId = nullptr, execCount = nullptr;
+    if (!owner.empty()) {
+      Json o = Json::parse(owner, nullptr, false);
+      if (o.is_array() && o.size() == 2) {
+        requestId = o[0];
+        execCount = o[1];
+      }
+    }
+    // Output of the exec at the front proves it started: what was held goes first.
+    if (!s->execs.empty()) {
+      ExecEntry& front = *s->execs.front();
+      if (front.sentTo == w.id && !front.started && !requestId.is_null() && front.clientId == requestId) {
+        front.started = true;
+        if (execCount.is_number_integer()) front.execCount = execCount.get<int>();
+        releaseHeldOutput(w, *s, &front);
+      }
+    }
+    const int i = stream == core::Stream::Stdout ? 0 : 1;
+    if (kind == 'o') {
+      Json params{{"session", s->name},
+                  {"stream", i == 0 ? "stdout" : "stderr"},
+                  {"text", std::string(payload)},
+                  {"requestId", std::move(requestId)},
+                  {"execCount", std::move(execCount)}};
+      sendToClient(rpc::serializeNotification("output", params));
+    } else if (kind == 'd' || kind == 'D') {
+      w.displayParts[i].append(payload);
+      if (kind == 'd') return;
+      Json data = Json::parse(w.displayParts[i], nullptr, false);
+      w.displayParts[i].clear();
+      if (data.is_discarded()) return;
+      Json params{{"session", s->name},
+                  {"data", std::move(data)},
+                  {"requestId", std::move(requestId)},
+                  {"execCount", std::move(execCount)}};
+      sendToClient(rpc::serializeNotification("display", params));
+    }
   }
 
   void sendFdOutput(Session& s, const ExecEntry* owner, core::Stream stream, std::string text) {
@@ -618,7 +692,7 @@ class Supervisor::Impl {
       releaseHeldOutput(*w, *s, front);
       if (!s->execs.empty() && s->execs.front()->sentTo == wid) s->execs.front()->started = true;
     }
-    w->proc->drainOutput();
+    drainWorkerOutput(*w);
     // Input requests it had asked the client are void now.
     for (auto i = inputs_.begin(); i != inputs_.end();) {
       if (i->worker == wid) {
@@ -657,12 +731,9 @@ class Supervisor::Impl {
       e->sentTo = 0;  // sent again to the new worker
       e->started = false;
     }
-    if (!s.configured) {  // it never came up: the open fails
-      failSessionStart(s, why);
-      const std::string name = s.name;
-      sessions_.erase(name);
-      return;
-    }
+    // Died before it answered worker/configure: user code of an exec sent right behind the
+    // configure may have killed it; like any crash, the session restarts (a configure that
+    // fails answers an error instead, in onConfigured).
     if (exiting_) return;
     const auto now = Clock::now();
     while (!s.restarts.empty() && now - s.restarts.front() > kCrashLoopWindow) s.restarts.pop_front();
@@ -887,6 +958,7 @@ class Supervisor::Impl {
     e->seq = nextSeq_++;
     e->clientId = reply.id();
     e->timeoutMs = p.timeoutMs;
+    e->silent = p.silent;
     e->params = Json{{"seq", e->seq},
                      {"code", p.code},
                      {"mode", rpc::toString(p.mode)},

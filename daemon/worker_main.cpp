@@ -1,11 +1,14 @@
 #include "daemon/worker_main.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include <array>
+#include <cerrno>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -18,6 +21,7 @@
 #include <thread>
 
 #include "core/engine.h"
+#include "daemon/output_frames.h"
 #include "daemon/worker_link.h"
 #include "rpc/peer.h"
 #include "rpc/protocol.h"
@@ -114,7 +118,10 @@ void decode(const Json& j, ConfigureParams& out, const std::string& path) {
 
 class WorkerIo {
  public:
-  explicit WorkerIo(core::Engine& engine) : engine_(engine) {}
+  // `pipes`: where Python output goes as frames (fd 1 and 2 reopened non-blocking), with
+  // `magic`; without them (a worker run by hand) output goes as notifications instead.
+  WorkerIo(core::Engine& engine, std::array<int, 2> pipes, std::optional<Magic> magic)
+      : engine_(engine), pipeFds_(pipes), magic_(magic) {}
   WorkerIo(const WorkerIo&) = delete;
   WorkerIo& operator=(const WorkerIo&) = delete;
 
@@ -138,8 +145,8 @@ class WorkerIo {
   // Flushes what the engine still has to say, then ends the I/O thread.
   void stop() {
     post([this] {
-      drainOutbox(true);
       closing_ = true;
+      pump();
       maybeFinish();
     });
     if (thread_.joinable()) thread_.join();
@@ -157,7 +164,7 @@ class WorkerIo {
   void setup() {
     peer_ = std::make_unique<rpc::Peer>(&loop_, kWorkerChannelFd, kWorkerChannelFd, rpc::FrameLimits{});
     outboxAsync_ = rpc::UvHandle<uv_async_t>(uv_async_init, &loop_, [](uv_async_t* a) {
-      if (auto* self = static_cast<WorkerIo*>(a->data)) self->drainOutbox(false);
+      if (auto* self = static_cast<WorkerIo*>(a->data)) self->pump();
     });
     outboxAsync_->data = this;
     postAsync_ = rpc::UvHandle<uv_async_t>(uv_async_init, &loop_, [](uv_async_t* a) {
@@ -166,9 +173,14 @@ class WorkerIo {
     postAsync_->data = this;
     engine_.outbox().setNotify([async = outboxAsync_.get()] { uv_async_send(async); });
     peer_->setOnWritten([this] {
-      if (!engine_.outbox().empty()) drainOutbox(false);
+      pump();
       maybeFinish();
     });
+    for (int i = 0; i < 2; ++i) {
+      if (pipeFds_[i] < 0) continue;
+      pipePolls_[i] = rpc::UvHandle<uv_poll_t>(uv_poll_init, &loop_, pipeFds_[i]);
+      pipePolls_[i]->data = this;
+    }
     peer_->setOnClosed([](int) {
       // The supervisor is gone: so is this session, with every process it started.
       ::kill(0, SIGKILL);
@@ -176,7 +188,7 @@ class WorkerIo {
     });
     bindHandlers();
     peer_->start();
-    drainOutbox(false);  // anything the engine said before the loop ran
+    pump();  // anything the engine said before the loop ran
   }
 
   void teardown() {
@@ -185,11 +197,14 @@ class WorkerIo {
     outboxAsync_.reset();
     postAsync_.reset();
     escalationTimer_.reset();
+    for (auto& p : pipePolls_) p.reset();
     rpc::closeLoop(&loop_);
   }
 
   void maybeFinish() {
-    if (closing_ && peer_ && peer_->pendingBytes() == 0 && engine_.outbox().empty()) uv_stop(&loop_);
+    if (closing_ && peer_ && peer_->pendingBytes() == 0 && engine_.outbox().empty() && backlog_.empty() &&
+        frames_.empty())
+      uv_stop(&loop_);
   }
 
   void runPosted() {
@@ -344,17 +359,59 @@ class WorkerIo {
   void stopEscalation(std::uint64_t seq) { escalating_.erase(seq); }
 
   // ---- what the engine says ---------------------------------------------------------
-  void drainOutbox(bool all) {
+  // Events are handled strictly in the order the engine produced them. Output and
+  // displays become frames written into the fd 1/2 pipes; when a pipe is full (the client
+  // reads slowly) everything waits behind them, so an exec's answer never overtakes its
+  // output, and the engine's writers block once the outbox is full.
+  void pump() {
     if (!peer_) return;
-    while (!engine_.outbox().empty() && (all || peer_->pendingBytes() < kWriteHighWater)) {
-      auto events = engine_.outbox().take(core::Outbox::kChunk * 2);
-      // An exec that started and ended within one batch needs no start notice: its
-      // answer carries its count, and the supervisor has no timeout to arm for it.
-      finishedInBatch_.clear();
-      for (const auto& e : events)
-        if (const auto* done = std::get_if<core::ExecDoneEvent>(&e)) finishedInBatch_.insert(done->outcome.seq);
-      for (auto& e : events) std::visit([this](auto& event) { onEvent(event); }, e);
+    while (writeFrames()) {
+      if (backlog_.empty()) {
+        if (engine_.outbox().empty() || (!closing_ && peer_->pendingBytes() >= kWriteHighWater)) return;
+        auto events = engine_.outbox().take(core::Outbox::kChunk * 2);
+        // An exec that started and ended within one batch needs no start notice: its
+        // answer carries its count, and the supervisor has no timeout to arm for it.
+        finishedInBatch_.clear();
+        for (const auto& e : events)
+          if (const auto* done = std::get_if<core::ExecDoneEvent>(&e)) finishedInBatch_.insert(done->outcome.seq);
+        for (auto& e : events) backlog_.push_back(std::move(e));
+      }
+      while (!backlog_.empty() && frames_.empty()) {
+        core::OutEvent e = std::move(backlog_.front());
+        backlog_.pop_front();
+        std::visit([this](auto& event) { onEvent(event); }, e);
+      }
     }
+  }
+
+  // Writes queued frames; false while a pipe is full (its poll resumes pump()).
+  bool writeFrames() {
+    while (!frames_.empty()) {
+      PendingFrame& f = frames_.front();
+      const ssize_t n = ::write(pipeFds_[f.pipe], f.bytes.data(), f.bytes.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) {
+        uv_poll_start(pipePolls_[f.pipe].get(), UV_WRITABLE, [](uv_poll_t* p, int, int) {
+          uv_poll_stop(p);
+          if (auto* self = static_cast<WorkerIo*>(p->data)) self->pump();
+        });
+        return false;
+      }
+      // Written whole (a frame is at most PIPE_BUF), or the pipe is gone with the
+      // supervisor: either way this frame is done.
+      if (f.delivers) engine_.outbox().markDelivered(f.delivers);
+      frames_.pop_front();
+    }
+    return true;
+  }
+
+  void queueFrames(int pipe, char kind, const core::OwnerPtr& owner, std::string_view payload, std::uint64_t seq) {
+    std::string ownerJson;
+    if (owner) ownerJson = "[" + owner->tag + "," + (owner->execCount ? std::to_string(*owner->execCount) : "null") + "]";
+    std::vector<std::string> frames;
+    encodeFrames(*magic_, kind, ownerJson, payload, frames);
+    for (std::size_t i = 0; i < frames.size(); ++i)
+      frames_.push_back(PendingFrame{pipe, std::move(frames[i]), i + 1 == frames.size() ? seq : 0});
   }
 
   Json ownerFields(const core::OwnerPtr& owner, Json& params) {
@@ -369,16 +426,20 @@ class WorkerIo {
   }
 
   void onEvent(core::OutputEvent& e) {
-    Json params{{"session", session_}, {"stream", e.stream == core::Stream::Stdout ? "stdout" : "stderr"},
-                {"text", std::move(e.text)}};
+    const int pipe = e.stream == core::Stream::Stdout ? 0 : 1;
+    if (magic_ && pipeFds_[pipe] >= 0) return queueFrames(pipe, 'o', e.owner, e.text, e.seq);
+    Json params{{"session", session_}, {"stream", pipe == 0 ? "stdout" : "stderr"}, {"text", std::move(e.text)}};
     ownerFields(e.owner, params);
     peer_->notify("output", params);
+    engine_.outbox().markDelivered(e.seq);
   }
 
   void onEvent(core::DisplayEvent& e) {
+    if (magic_ && pipeFds_[0] >= 0) return queueFrames(0, 'd', e.owner, rpc::dumpJson(toJson(e.data)), e.seq);
     Json params{{"session", session_}, {"data", toJson(e.data)}};
     ownerFields(e.owner, params);
     peer_->notify("display", params);
+    engine_.outbox().markDelivered(e.seq);
   }
 
   void onEvent(core::ExecStartedEvent& e) {
@@ -441,8 +502,18 @@ class WorkerIo {
   struct PendingExec {
     rpc::ReplyOnce reply;
   };
+  struct PendingFrame {
+    int pipe;                // 0: fd 1, 1: fd 2
+    std::string bytes;
+    std::uint64_t delivers;  // the outbox count this frame completes, or 0
+  };
 
   core::Engine& engine_;
+  std::array<int, 2> pipeFds_;
+  std::optional<Magic> magic_;
+  std::array<rpc::UvHandle<uv_poll_t>, 2> pipePolls_;
+  std::deque<core::OutEvent> backlog_;
+  std::deque<PendingFrame> frames_;
   uv_loop_t loop_{};
   std::unique_ptr<rpc::Peer> peer_;
   rpc::UvHandle<uv_async_t> outboxAsync_;
@@ -474,10 +545,20 @@ int runWorker(const WorkerOptions& options) {
   sigaddset(&block, SIGINT);
   pthread_sigmask(SIG_BLOCK, &block, &previous);  // threads started now inherit the block
 
+  // Python output shares fd 1 and 2 with C code and child processes, written through
+  // descriptors of our own (non-blocking, which the user's fd 1 and 2 must not become).
+  std::array<int, 2> pipes{-1, -1};
+  std::optional<Magic> magic;
+  if (Magic m{}; !options.outputMagic.empty() && magicFromHex(options.outputMagic, m)) {
+    pipes[0] = ::open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    pipes[1] = ::open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (pipes[0] >= 0 && pipes[1] >= 0) magic = m;
+  }
+
   core::EngineConfig config;
   config.executable = options.executable;
   core::Engine engine(config);
-  WorkerIo io(engine);
+  WorkerIo io(engine, pipes, magic);
   io.start();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 

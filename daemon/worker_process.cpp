@@ -76,6 +76,10 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
                                    "--log-level",     spec.logLevel,
                                    "--parent-pid",    std::to_string(::getpid()),
                                    "--python-executable", spec.executable};
+  if (!spec.outputMagic.empty()) {
+    args.emplace_back("--output-magic");
+    args.push_back(spec.outputMagic);
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -34,6 +34,7 @@ struct WorkerSpec {
   std::string logLevel;
   // Extra environment (on top of the daemon's), for sessions opened with `env`.
   std::map<std::string, std::string> env;
+  std::string outputMagic;  // hex (output_frames.h)
 };
 
 class WorkerProcess {

@@ -51,10 +51,6 @@ def test_a_dying_worker_is_reported_dead_and_replaced_by_a_new_process(daemon, h
     assert (s["pid"], s["state"]) == (new, "idle")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "daemon bug: when the first exec of a session kills its worker, the configure request "
-    "fails with 'the connection closed' and the session is closed: the exec gets WorkerDied "
-    "'the session could not start: the connection closed' with execCount 0, and no restart"))
 def test_a_worker_that_dies_in_the_first_exec_of_a_session_is_restarted_like_any_other(spawn):
     # repeated in fresh daemons so that a race shows
     for _ in range(3):
@@ -79,10 +75,6 @@ def test_a_worker_killed_from_outside_while_idle_is_reported_dead_and_replaced(d
     assert new != old
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "daemon bug (race): when the worker dies before the supervisor has read its "
-    "worker/execStarted, answerDied uses lastExecCount: the 3rd exec is answered with "
-    "execCount 2"))
 def test_the_exec_count_of_a_crashed_exec_is_its_own(spawn):
     # repeated (4 crashes per daemon, under the crash-loop limit) so that a race shows
     for _ in range(2):
@@ -96,9 +88,6 @@ def test_the_exec_count_of_a_crashed_exec_is_its_own(spawn):
         d.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "daemon bug: output printed with flush=True (or written to sys.stderr and flushed) "
-    "just before os._exit never reaches the client: no output is sent for that exec"))
 def test_output_flushed_before_the_worker_exits_is_not_lost(daemon):
     daemon.exec("1")
     daemon.exec("import os, sys\nprint('last words', flush=True)\n"
