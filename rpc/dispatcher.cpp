@@ -15,10 +15,13 @@ ReplyOnce::ReplyOnce(Id id, std::string method, Sender sender)
   state_->sender = std::move(sender);
 }
 
+ReplyOnce::ReplyOnce(ReplyOnce&& other) noexcept : state_(std::move(other.state_)) {}
+
 ReplyOnce& ReplyOnce::operator=(ReplyOnce&& other) noexcept {
   if (this != &other) {
     release();
     state_ = std::move(other.state_);
+    uncaught_ = std::uncaught_exceptions();
   }
   return *this;
 }
@@ -26,6 +29,10 @@ ReplyOnce& ReplyOnce::operator=(ReplyOnce&& other) noexcept {
 ReplyOnce::~ReplyOnce() { release(); }
 
 void ReplyOnce::release() {
+  if (state_ && std::uncaught_exceptions() > uncaught_) {
+    state_.reset();  // unwinding from a handler: the catch that stops it answers
+    return;
+  }
   if (state_ && state_->claim()) {
     spdlog::error("request {} ({}) was dropped without an answer", state_->id.dump(), state_->method);
     state_->sender(serializeError(state_->id, Error{ErrorCode::InternalError,

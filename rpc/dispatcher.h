@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -22,7 +23,7 @@ class ReplyOnce {
  public:
   ReplyOnce() = default;
   ReplyOnce(Id id, std::string method, Sender sender);
-  ReplyOnce(ReplyOnce&&) noexcept = default;
+  ReplyOnce(ReplyOnce&& other) noexcept;
   ReplyOnce& operator=(ReplyOnce&& other) noexcept;
   ReplyOnce(const ReplyOnce&) = delete;
   ReplyOnce& operator=(const ReplyOnce&) = delete;
@@ -52,6 +53,9 @@ class ReplyOnce {
  private:
   void release();
   std::shared_ptr<State> state_;
+  // Exceptions in flight when this handle came to be: one destroyed by the unwinding of a
+  // newer one (a handler threw) leaves the answer to whoever catches it (the dispatcher).
+  int uncaught_ = std::uncaught_exceptions();
 };
 
 template <class T>
