@@ -11,7 +11,7 @@ target_compile_options(asyncode_warnings INTERFACE
 add_library(asyncode_options INTERFACE)
 add_library(asyncode::options ALIAS asyncode_options)
 target_compile_options(asyncode_options INTERFACE -fno-omit-frame-pointer)
-if(ASYNCODE_SANITIZE)
+if(ASYNCODE_SANITIZE OR ASYNCODE_FUZZ)
   target_compile_options(asyncode_options INTERFACE
     -fsanitize=address,undefined -fno-sanitize-recover=undefined)
   target_link_options(asyncode_options INTERFACE -fsanitize=address,undefined)

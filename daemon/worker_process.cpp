@@ -64,7 +64,7 @@ std::string ExitStatus::describe() const {
 }
 
 WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks callbacks)
-    : loop_(loop), callbacks_(std::move(callbacks)) {
+    : callbacks_(std::move(callbacks)) {
   auto [outRead, outWrite] = makePipe();
   auto [errRead, errWrite] = makePipe();
   int sv[2];

@@ -68,7 +68,6 @@ class WorkerProcess {
  private:
   static void onProcessExit(uv_process_t* p, int64_t status, int termSignal);
 
-  uv_loop_t* loop_;
   Callbacks callbacks_;
   rpc::UvHandle<uv_process_t> process_;
   int pid_ = 0;

@@ -6,7 +6,7 @@
 
 namespace asyncode::rpc {
 
-FdStream::FdStream(uv_loop_t* loop, int fd) : loop_(loop), fd_(fd), buffer_(new char[kBufferSize]) {
+FdStream::FdStream(uv_loop_t* loop, int fd) : fd_(fd), buffer_(new char[kBufferSize]) {
   switch (uv_guess_handle(fd)) {
     case UV_TTY: {
       tty_ = UvHandle<uv_tty_t>(uv_tty_init, loop, fd, 0);

@@ -53,7 +53,6 @@ class FdStream {
   void failWrite(int status);
   void end(int status);
 
-  uv_loop_t* loop_;
   int fd_;
   Kind kind_ = Kind::Stream;
   UvHandle<uv_pipe_t> pipe_;

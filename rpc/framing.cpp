@@ -45,31 +45,36 @@ void FrameDecoder::feed(std::string_view data, const BodyFn& onBody, const Error
   while (!data.empty()) {
     switch (state_) {
       case State::Header: {
+        // A header block is at most maxHeader bytes before its "\r\n\r\n"; header_ holds
+        // at most maxHeader + 3 bytes while the terminator has not been seen.
         const std::size_t old = header_.size();
-        const std::size_t room = limits_.maxHeader + kTerminator.size() - std::min(old, limits_.maxHeader);
+        const std::size_t room = limits_.maxHeader + kTerminator.size() - old;
         const std::size_t take = std::min(data.size(), room);
         header_.append(data.substr(0, take));
         const std::size_t scanFrom = old >= 3 ? old - 3 : 0;
         const std::size_t pos = header_.find(kTerminator, scanFrom);
+        auto overflow = [&] {
+          if (!headerOverflowReported_) {
+            onError({FrameError::Kind::BadHeader, "frame header longer than " + std::to_string(limits_.maxHeader) +
+                                                      " bytes: " + printable(header_)});
+            headerOverflowReported_ = true;
+          }
+        };
         if (pos == std::string::npos) {
           data.remove_prefix(take);
-          if (header_.size() > limits_.maxHeader) {
-            if (!headerOverflowReported_) {
-              onError({FrameError::Kind::BadHeader,
-                       "frame header longer than " + std::to_string(limits_.maxHeader) +
-                           " bytes without an end: " + printable(header_)});
-              headerOverflowReported_ = true;
-            }
+          if (header_.size() >= limits_.maxHeader + kTerminator.size()) {
+            overflow();
             header_.erase(0, header_.size() - 3);  // keep what may be the start of "\r\n\r\n"
           }
           break;
         }
         data.remove_prefix(pos + kTerminator.size() - old);
+        if (pos > limits_.maxHeader) overflow();
         header_.resize(pos);
         std::string block = std::move(header_);
         header_.clear();
         if (headerOverflowReported_) {
-          headerOverflowReported_ = false;  // the tail of an oversized block: already reported
+          headerOverflowReported_ = false;  // an oversized block, or its tail: reported once
           break;
         }
         finishHeader(block, onError);
