@@ -165,6 +165,12 @@ SyntaxErrorInfo syntaxErrorInfo(PyObject* exc, std::string_view source) {
 
 CompileResult compileCheck(std::string_view code, Mode mode) {
   SuppressWarnings quiet;
+  if (code.find('\0') != std::string_view::npos) {  // compile() refuses these; the C API would cut the code
+    CompileResult r;
+    r.status = CompileStatus::Invalid;
+    r.error = SyntaxErrorInfo{"ValueError", "source code string cannot contain null bytes", 1, 0, {}, {}};
+    return r;
+  }
   const int symbol = startSymbol(mode);
   const std::string source = onlyBlankOrComments(code) ? std::string("pass") : std::string(code);
   CompileResult result;
@@ -190,8 +196,17 @@ CompileResult compileCheck(std::string_view code, Mode mode) {
     result.status = CompileStatus::Incomplete;
   } else {
     PyError second;
-    if (!second.matches(PyExc_SyntaxError) || strOf(second.value().get()).find("incomplete input") == std::string::npos)
-      return invalid(firstError);  // codeop's last compile would raise the first error again
+    if (!second.matches(PyExc_SyntaxError) || strOf(second.value().get()).find("incomplete input") == std::string::npos) {
+      // codeop's last word: a compile that no longer allows incomplete input, whose error
+      // (message, column) is the real one ("invalid syntax", not "incomplete input").
+      if (auto lastCode = tryCompile(source, symbol, PyCF_ALLOW_TOP_LEVEL_AWAIT)) {
+        result.status = CompileStatus::Complete;
+        result.needsAwait = (reinterpret_cast<const PyCodeObject*>(lastCode->get())->co_flags & CO_COROUTINE) != 0;
+        return result;
+      }
+      PyError last;
+      return invalid(last);
+    }
     result.status = CompileStatus::Incomplete;
   }
   result.indent = continuationIndent(code);

@@ -7,7 +7,7 @@ std::size_t utf8Prefix(std::string_view text, std::size_t max) {
   std::size_t n = max;
   // Back up over continuation bytes (10xxxxxx) to the start of a character.
   while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
-  return n == 0 ? max : n;
+  return n;  // 0 when the first character does not fit
 }
 
 void Outbox::setNotify(std::function<void()> notify) {
@@ -20,6 +20,7 @@ void Outbox::wakeIfWasEmpty(bool wasEmpty) {
 }
 
 void Outbox::write(Stream stream, const OwnerPtr& owner, std::string_view text) {
+  if (text.empty()) return;
   bool wasEmpty = false;
   {
     std::lock_guard lock(mu_);
@@ -27,11 +28,15 @@ void Outbox::write(Stream stream, const OwnerPtr& owner, std::string_view text) 
     ++appended_;
     while (!text.empty()) {
       auto* last = events_.empty() ? nullptr : std::get_if<OutputEvent>(&events_.back());
-      if (!last || last->stream != stream || last->owner != owner || last->text.size() >= kChunk) {
-        events_.push_back(OutputEvent{stream, owner, {}});
+      std::size_t n = last && last->stream == stream && last->owner == owner && last->text.size() < kChunk
+                          ? utf8Prefix(text, kChunk - last->text.size())
+                          : 0;
+      if (n == 0) {  // a new chunk: another owner or stream, or the next character does not fit
+        events_.push_back(OutputEvent{stream, owner, {}, 0});
         last = &std::get<OutputEvent>(events_.back());
+        n = utf8Prefix(text, kChunk);
+        if (n == 0) n = text.size() < kChunk ? text.size() : kChunk;  // not UTF-8 at all: cut anyway
       }
-      const std::size_t n = utf8Prefix(text, kChunk - last->text.size());
       last->text.append(text.substr(0, n));
       last->seq = appended_;
       outputBytes_ += n;

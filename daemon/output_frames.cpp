@@ -60,7 +60,8 @@ void encodeFrames(const Magic& magic, char kind, std::string_view owner, std::st
   const std::size_t room = kMaxFrame - kFrameHeaderSize - owner.size();
   const bool display = kind == 'd' || kind == 'D';
   do {
-    const std::size_t n = display ? std::min(room, payload.size()) : core::utf8Prefix(payload, room);
+    std::size_t n = display ? std::min(room, payload.size()) : core::utf8Prefix(payload, room);
+    if (n == 0) n = std::min(room, payload.size());  // not UTF-8: cut anyway, never stall
     const bool last = n == payload.size();
     std::string frame;
     frame.reserve(kFrameHeaderSize + owner.size() + n);

@@ -29,8 +29,8 @@ ReplyOnce& ReplyOnce::operator=(ReplyOnce&& other) noexcept {
 ReplyOnce::~ReplyOnce() { release(); }
 
 void ReplyOnce::release() {
-  if (state_ && std::uncaught_exceptions() > uncaught_) {
-    state_.reset();  // unwinding from a handler: the catch that stops it answers
+  if (state_ && state_->dispatching && std::uncaught_exceptions() > uncaught_) {
+    state_.reset();  // its handler is throwing: the dispatcher answers with the error
     return;
   }
   if (state_ && state_->claim()) {
@@ -85,6 +85,7 @@ void Dispatcher::dispatch(Request request) {
   ReplyOnce reply(std::move(request.id), request.method, sender_);
   auto state = reply.state();
   auto fail = [&](Error e) {
+    state->dispatching = false;
     if (state->claim()) state->sender(serializeError(state->id, e));
   };
   try {
@@ -93,7 +94,16 @@ void Dispatcher::dispatch(Request request) {
     }
     const auto it = requests_.find(request.method);
     if (it == requests_.end()) return reply.error(ErrorCode::MethodNotFound, "method not found: " + request.method);
+    state->dispatching = true;
     it->second(request.params, std::move(reply));
+    state->dispatching = false;
+    // Its handler dropped the reply after catching an exception of its own: no answer
+    // will come, so this one does.
+    if (state.use_count() == 1 && state->claim()) {
+      spdlog::error("request {} ({}) was dropped without an answer", state->id.dump(), state->method);
+      state->sender(serializeError(state->id, Error{ErrorCode::InternalError, "the request was dropped without an answer",
+                                                    std::nullopt}));
+    }
   } catch (const DecodeError& e) {
     fail(Error{ErrorCode::InvalidParams, std::string("invalid params: ") + e.what(), std::nullopt});
   } catch (const RpcException& e) {

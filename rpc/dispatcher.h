@@ -46,6 +46,7 @@ class ReplyOnce {
     std::string method;
     Sender sender;
     std::atomic<bool> replied{false};
+    bool dispatching = false;  // its handler is running: the dispatcher answers a throw
     bool claim();  // true exactly once
   };
   [[nodiscard]] std::shared_ptr<State> state() const { return state_; }

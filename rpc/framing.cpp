@@ -77,6 +77,7 @@ void FrameDecoder::feed(std::string_view data, const BodyFn& onBody, const Error
           headerOverflowReported_ = false;  // an oversized block, or its tail: reported once
           break;
         }
+        if (block.find_first_not_of("\r\n \t") == std::string::npos) break;  // blank lines between frames
         finishHeader(block, onError);
         if (state_ == State::Body && remaining_ == 0) {
           state_ = State::Header;
