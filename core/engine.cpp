@@ -189,6 +189,7 @@ std::optional<Engine::Job> Engine::takeJob() {
   jobs_.pop_front();
   if (job.kind == Job::Kind::Exec) {
     running_ = job.seq;
+    runningAnnounces_ = job.exec.announceStart;
     pendingInterrupt_.reset();
   }
   return job;
@@ -282,6 +283,19 @@ std::optional<InterruptReason> Engine::interruptReason(std::uint64_t seq) const 
   std::lock_guard lock(mu_);
   if (running_ != seq) return std::nullopt;
   return pendingInterrupt_;
+}
+
+void Engine::execStarted(std::uint64_t seq, std::optional<int> count) {
+  bool announce = false;
+  {
+    std::lock_guard lock(mu_);
+    announce = running_ == seq && runningAnnounces_;
+  }
+  if (announce) {
+    outbox_.push(ExecStartedEvent{seq, count});
+  } else {
+    outbox_.pushQuiet(ExecStartedEvent{seq, count});  // a fast exec's start costs no wake-up
+  }
 }
 
 void Engine::execDone(ExecOutcome outcome) {

@@ -91,6 +91,7 @@ class Engine {
   // The reason of an interrupt pending for `seq`, if any.
   std::optional<InterruptReason> interruptReason(std::uint64_t seq) const;
   void execDone(ExecOutcome outcome);
+  void execStarted(std::uint64_t seq, std::optional<int> count);
   // input(): blocks until the client answers (GIL released meanwhile, signals checked).
   // Returns false with a Python exception set on interrupt or refusal.
   bool readInput(const std::string& prompt, bool password, const OwnerPtr& owner, std::string& out);
@@ -111,6 +112,7 @@ class Engine {
   mutable std::mutex mu_;
   std::deque<Job> jobs_;
   std::uint64_t running_ = 0;
+  bool runningAnnounces_ = false;
   std::optional<InterruptReason> pendingInterrupt_;
 
   std::mutex startMu_;

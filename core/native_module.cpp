@@ -312,13 +312,13 @@ PyObject* execStarted(PyObject* module, PyObject* args) {
   unsigned long long seq = 0;
   PyObject* count = nullptr;
   if (!PyArg_ParseTuple(args, "KO", &seq, &count)) return nullptr;
-  ExecStartedEvent event{seq, std::nullopt};
+  std::optional<int> execCount;
   if (count != Py_None) {
     const long n = PyLong_AsLong(count);
     if (n == -1 && PyErr_Occurred()) return nullptr;
-    event.execCount = static_cast<int>(n);
+    execCount = static_cast<int>(n);
   }
-  stateOf(module)->engine->outbox().push(std::move(event));
+  stateOf(module)->engine->execStarted(seq, execCount);
   Py_RETURN_NONE;
 }
 

@@ -1,5 +1,7 @@
 #include "core/outbox.h"
 
+#include <utility>
+
 namespace asyncode::core {
 
 std::size_t utf8Prefix(std::string_view text, std::size_t max) {
@@ -15,16 +17,16 @@ void Outbox::setNotify(std::function<void()> notify) {
   notify_ = std::move(notify);
 }
 
-void Outbox::wakeIfWasEmpty(bool wasEmpty) {
-  if (wasEmpty && notify_) notify_();
+void Outbox::wake(bool needed) {
+  if (needed && notify_) notify_();
 }
 
 void Outbox::write(Stream stream, const OwnerPtr& owner, std::string_view text) {
   if (text.empty()) return;
-  bool wasEmpty = false;
+  bool needed = false;
   {
     std::lock_guard lock(mu_);
-    wasEmpty = events_.empty();
+    needed = !std::exchange(readerAwake_, true);
     ++appended_;
     while (!text.empty()) {
       auto* last = events_.empty() ? nullptr : std::get_if<OutputEvent>(&events_.back());
@@ -43,18 +45,24 @@ void Outbox::write(Stream stream, const OwnerPtr& owner, std::string_view text) 
       text.remove_prefix(n);
     }
   }
-  wakeIfWasEmpty(wasEmpty);
+  wake(needed);
 }
 
 void Outbox::push(OutEvent event) {
-  bool wasEmpty = false;
+  bool needed = false;
   {
     std::lock_guard lock(mu_);
-    wasEmpty = events_.empty();
+    needed = !std::exchange(readerAwake_, true);
     if (auto* d = std::get_if<DisplayEvent>(&event)) d->seq = ++appended_;
     events_.push_back(std::move(event));
   }
-  wakeIfWasEmpty(wasEmpty);
+  wake(needed);
+}
+
+void Outbox::pushQuiet(OutEvent event) {
+  std::lock_guard lock(mu_);
+  if (auto* d = std::get_if<DisplayEvent>(&event)) d->seq = ++appended_;
+  events_.push_back(std::move(event));
 }
 
 bool Outbox::waitForRoom(std::chrono::milliseconds timeout) {
@@ -80,6 +88,7 @@ std::vector<OutEvent> Outbox::take(std::size_t maxOutputBytes) {
       out.push_back(std::move(events_.front()));
       events_.pop_front();
     }
+    if (events_.empty()) readerAwake_ = false;
   }
   room_.notify_all();
   return out;

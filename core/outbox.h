@@ -63,13 +63,17 @@ class Outbox {
   static constexpr std::size_t kChunk = 64 * 1024;      // the largest output event
   static constexpr std::size_t kCapacity = 512 * 1024;  // output bytes held before writers wait
 
-  // `notify` runs (on the appending thread) when the outbox turns from empty to not empty.
+  // `notify` runs (on the appending thread) when something is appended and the reader is
+  // not awake already: the reader counts as awake from a notify until a take() empties
+  // the outbox.
   void setNotify(std::function<void()> notify);
 
   // Appends output, joining it to the previous chunk of the same stream and owner.
   // Never blocks: writers call waitForRoom() first.
   void write(Stream stream, const OwnerPtr& owner, std::string_view text);
   void push(OutEvent event);
+  // Appends without waking the reader: the event goes with whatever comes next.
+  void pushQuiet(OutEvent event);
 
   // Waits until output bytes held are below capacity, or until `timeout`. True when there
   // is room. Call without the GIL.
@@ -87,13 +91,14 @@ class Outbox {
   bool waitDelivered(std::uint64_t seq, std::chrono::milliseconds timeout);
 
  private:
-  void wakeIfWasEmpty(bool wasEmpty);
+  void wake(bool needed);
 
   mutable std::mutex mu_;
   std::condition_variable room_;
   std::condition_variable delivered_;
   std::uint64_t appended_ = 0;
   std::uint64_t deliveredSeq_ = 0;
+  bool readerAwake_ = false;
   std::deque<OutEvent> events_;
   std::size_t outputBytes_ = 0;
   std::function<void()> notify_;

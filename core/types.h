@@ -68,6 +68,7 @@ struct ExecRequest {
   std::optional<std::string> filename;
   bool silent = false;
   std::string ownerTag;
+  bool announceStart = false;  // tell the reader at once when it starts (it has a timeout)
 };
 
 enum class ExecStatus { Ok, Error, Interrupted, Timeout };

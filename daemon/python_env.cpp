@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -31,15 +31,24 @@ std::string venvVersion(const fs::path& cfg) {
   return version;
 }
 
+bool allDigits(std::string_view s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// "3.N" when `name` is exactly "python3.N".
+std::string pythonDirVersion(std::string_view name) {
+  constexpr std::string_view prefix = "python3.";
+  if (name.substr(0, prefix.size()) != prefix || !allDigits(name.substr(prefix.size()))) return "";
+  return std::string(name.substr(6));
+}
+
 // The N of <prefix>/lib/python3.N, when there is exactly one.
 std::string prefixVersion(const fs::path& prefix) {
   std::error_code ec;
   std::vector<std::string> found;
-  static const std::regex re(R"(python(3\.\d+))");
   for (const auto& entry : fs::directory_iterator(prefix / "lib", ec)) {
-    std::smatch m;
-    const std::string name = entry.path().filename().string();
-    if (entry.is_directory(ec) && std::regex_match(name, m, re)) found.push_back(m[1]);
+    const std::string v = pythonDirVersion(entry.path().filename().string());
+    if (!v.empty() && entry.is_directory(ec)) found.push_back(v);
   }
   return found.size() == 1 ? found.front() : "";
 }
@@ -77,10 +86,13 @@ bool importable(const std::string& module, const std::string& siteDirs, const st
 }
 
 std::string majorMinor(const std::string& version) {
-  static const std::regex re(R"((\d+)\.(\d+))");
-  std::smatch m;
-  if (std::regex_search(version, m, re)) return m[1].str() + "." + m[2].str();
-  return "";
+  const auto dot = version.find('.');
+  if (dot == std::string::npos) return "";
+  const auto end = version.find_first_not_of("0123456789", dot + 1);
+  const std::string_view major(version.data(), dot);
+  const std::string_view minor = std::string_view(version).substr(dot + 1, end == std::string::npos ? std::string::npos : end - dot - 1);
+  if (!allDigits(major) || !allDigits(minor)) return "";
+  return std::string(major) + "." + std::string(minor);
 }
 
 ResolvedPython resolvePython(const std::string& path, const std::string& ourVersion) {
@@ -104,12 +116,7 @@ ResolvedPython resolvePython(const std::string& path, const std::string& ourVers
     executable = p;
     const fs::path prefix = fs::absolute(p, ec).parent_path().parent_path();
     if (fs::exists(prefix / "pyvenv.cfg", ec)) r.version = venvVersion(prefix / "pyvenv.cfg");
-    if (r.version.empty()) {
-      static const std::regex re(R"(python(3\.\d+)$)");
-      std::smatch m;
-      const std::string name = fs::canonical(p, ec).filename().string();
-      if (std::regex_search(name, m, re)) r.version = m[1];
-    }
+    if (r.version.empty()) r.version = pythonDirVersion(fs::canonical(p, ec).filename().string());
     if (r.version.empty()) r.version = prefixVersion(prefix);
   }
   r.executable = fs::absolute(executable, ec).string();

@@ -117,7 +117,6 @@ class Supervisor::Impl {
     FrameDemuxer demux[2];
     std::string displayParts[2];
     rpc::Utf8Decoder decoders[2];
-    std::vector<std::pair<core::Stream, std::string>> heldOutput;
     bool retired = false;
   };
 
@@ -286,6 +285,7 @@ class Supervisor::Impl {
     s.workerId = w->id;
     s.pid = w->proc->pid();
     s.configured = false;
+    s.lastExecCount = 0;  // a new worker counts its execs from 1
     setState(s, rpc::SessionState::starting);
     Json params{{"session", s.name},
                 {"backend", rpc::toString(s.backend)},
@@ -373,6 +373,7 @@ class Supervisor::Impl {
     if (!w) return;
     e.sentTo = w->id;
     e.started = false;
+    e.startedAt = Clock::now();
     const std::uint64_t wid = w->id, seq = e.seq;
     const std::string name = s.name;
     w->proc->peer().request("exec", e.params, [this, name, wid, seq](rpc::Response&& r) {
@@ -402,11 +403,7 @@ class Supervisor::Impl {
     if (r.error && (!w || w->proc->peer().closed() || !w->proc->running())) return;  // death answers it
     ExecEntry* e = findExec(*s, seq);
     if (!e) return;
-    if (w) {  // fd-level output of this exec comes before its answer
-      e->started = true;
-      releaseHeldOutput(*w, *s, e);
-      drainWorkerOutput(*w);
-    }
+    if (w) drainWorkerOutput(*w);  // fd-level output of this exec comes before its answer
     if (r.error) {
       e->reply.error(r.error->code, r.error->message);
       resolveInterrupts(*e, true, rpc::InterruptHow::cancelled);
@@ -438,12 +435,10 @@ class Supervisor::Impl {
                          : *e.reason == core::InterruptReason::Timeout ? "timeout"
                                                                      : "interrupted";
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - e.startedAt).count();
-    // The count it had, or would have had: every exec before it has answered.
-    const int count = e.execCount.value_or(s.lastExecCount + (e.silent ? 0 : 1));
-    Json result{{"execCount", count},
+    Json result{{"execCount", countOf(s, e)},
                 {"status", status},
                 {"error", errorResult("WorkerDied", why)},
-                {"durationMs", e.started ? ms : 0.0},
+                {"durationMs", ms},
                 {"awaited", false}};
     e.reply(result);
     resolveInterrupts(e, true, rpc::InterruptHow::restarted);
@@ -461,7 +456,6 @@ class Supervisor::Impl {
     e->started = true;
     e->execCount = count;
     e->startedAt = Clock::now();
-    if (s->execs.front().get() == e) releaseHeldOutput(*w, *s, e);
     if (e->timeoutMs) {
       e->timeoutTimer = rpc::UvHandle<uv_timer_t>(uv_timer_init, &loop_);
       e->timeoutTimer->data = new TimerContext{this, s->name, e->seq};
@@ -525,10 +519,6 @@ class Supervisor::Impl {
     return true;
   }
 
-  // Output a worker wrote at the file-descriptor level (C code, child processes): it
-  // belongs to the exec running when it is read. An exec sent but not yet known to have
-  // started holds it back until its start (or its answer) arrives, since the start
-  // notice may trail output of the exec itself.
   void onWorkerOutput(std::uint64_t wid, core::Stream stream, std::string_view bytes) {
     Worker* w = worker(wid);
     if (!w) return;
@@ -550,9 +540,8 @@ class Supervisor::Impl {
   }
 
   // Output a worker wrote at the file-descriptor level (C code, child processes): it
-  // belongs to the exec running when it is read. An exec sent but not yet known to have
-  // started holds it back until its start (or its answer) arrives, since the start
-  // notice may trail output of the exec itself.
+  // belongs to the exec running when it is read, the oldest one the worker has not
+  // answered (execs run one at a time, in order).
   void onPlainOutput(Worker& w, core::Stream stream, std::string_view bytes) {
     std::string text = w.decoders[stream == core::Stream::Stdout ? 0 : 1].decode(bytes);
     if (text.empty()) return;
@@ -562,11 +551,13 @@ class Supervisor::Impl {
       return;
     }
     ExecEntry* front = !s->execs.empty() && s->execs.front()->sentTo == w.id ? s->execs.front().get() : nullptr;
-    if (front && !front->started) {
-      w.heldOutput.emplace_back(stream, std::move(text));
-      return;
-    }
     sendFdOutput(*s, front, stream, std::move(text));
+  }
+
+  // The count of the exec at the front: known from the worker, or derived, as every
+  // exec before it has answered.
+  static int countOf(const Session& s, const ExecEntry& e) {
+    return e.execCount.value_or(s.lastExecCount + (e.silent ? 0 : 1));
   }
 
   // Python-level output and displays, framed with their owner (output_frames.h).
@@ -579,15 +570,6 @@ class Supervisor::Impl {
       if (o.is_array() && o.size() == 2) {
         requestId = o[0];
         execCount = o[1];
-      }
-    }
-    // Output of the exec at the front proves it started: what was held goes first.
-    if (!s->execs.empty()) {
-      ExecEntry& front = *s->execs.front();
-      if (front.sentTo == w.id && !front.started && !requestId.is_null() && front.clientId == requestId) {
-        front.started = true;
-        if (execCount.is_number_integer()) front.execCount = execCount.get<int>();
-        releaseHeldOutput(w, *s, &front);
       }
     }
     const int i = stream == core::Stream::Stdout ? 0 : 1;
@@ -617,15 +599,8 @@ class Supervisor::Impl {
                 {"stream", stream == core::Stream::Stdout ? "stdout" : "stderr"},
                 {"text", std::move(text)},
                 {"requestId", owner ? owner->clientId : Json(nullptr)},
-                {"execCount", owner && owner->execCount ? Json(*owner->execCount) : Json(nullptr)}};
+                {"execCount", owner ? Json(countOf(s, *owner)) : Json(nullptr)}};
     sendToClient(rpc::serializeNotification("output", params));
-  }
-
-  // Held output goes out, as output of `owner` (null: of nobody).
-  void releaseHeldOutput(Worker& w, Session& s, const ExecEntry* owner) {
-    auto held = std::move(w.heldOutput);
-    w.heldOutput.clear();
-    for (auto& [stream, text] : held) sendFdOutput(s, owner, stream, std::move(text));
   }
 
   void onWorkerReady(std::uint64_t wid, const Json& params) {
@@ -687,11 +662,6 @@ class Supervisor::Impl {
     Worker* w = it->second.get();
     w->proc->peer().readAvailable();  // answers it sent before it ended
     auto s = w->session.lock();
-    if (s && s->workerId == wid) {
-      const ExecEntry* front = !s->execs.empty() && s->execs.front()->sentTo == wid ? s->execs.front().get() : nullptr;
-      releaseHeldOutput(*w, *s, front);
-      if (!s->execs.empty() && s->execs.front()->sentTo == wid) s->execs.front()->started = true;
-    }
     drainWorkerOutput(*w);
     // Input requests it had asked the client are void now.
     for (auto i = inputs_.begin(); i != inputs_.end();) {
@@ -899,6 +869,10 @@ class Supervisor::Impl {
       if (s->backend != p.backend)
         return reply.error(rpc::ErrorCode::InvalidParams,
                            "session \"" + p.session + "\" is already open with backend " + rpc::toString(s->backend));
+      if (p.syncInLoop != s->syncInLoop || (p.cwd && p.cwd != s->cwd) || (p.env && *p.env != s->env) ||
+          (p.python && !s->ownEnvironment))
+        return reply.error(rpc::ErrorCode::InvalidParams, "session \"" + p.session +
+                                                              "\" is already open with other settings: close it first");
       if (s->configured) return reply(Json(rpc::SessionInfo{s->name, s->pid, s->backend}));
       s->openWaiters.push_back(std::move(reply));
       return;

@@ -256,7 +256,8 @@ class WorkerIo {
       r.filename = std::move(p.exec.filename);
       r.silent = p.exec.silent;
       r.ownerTag = rpc::dumpJson(p.requestId);
-      execs_.emplace(p.seq, PendingExec{std::move(reply)});
+      r.announceStart = p.exec.timeoutMs.has_value();  // the supervisor times it from its start
+      execs_.emplace(p.seq, PendingExec{std::move(reply), r.announceStart});
       engine_.submitExec(std::move(r));
     });
     d.onRequest("compile", [this](const Json& params, rpc::ReplyOnce reply) {
@@ -443,7 +444,8 @@ class WorkerIo {
   }
 
   void onEvent(core::ExecStartedEvent& e) {
-    if (finishedInBatch_.count(e.seq)) return;
+    const auto it = execs_.find(e.seq);
+    if (it == execs_.end() || !it->second.timed || finishedInBatch_.count(e.seq)) return;
     Json params{{"seq", e.seq}};
     if (e.execCount) params["execCount"] = *e.execCount;
     peer_->notify("worker/execStarted", params);
@@ -459,8 +461,8 @@ class WorkerIo {
   }
 
   void onEvent(core::InputRequestEvent& e) {
-    Json params{{"session", session_}, {"prompt", e.prompt}, {"password", e.password}};
-    ownerFields(e.owner, params);
+    Json params{{"session", session_}, {"prompt", e.prompt}, {"password", e.password},
+                {"requestId", e.owner ? Json::parse(e.owner->tag, nullptr, false) : Json(nullptr)}};
     const std::uint64_t inputId = e.inputId;
     const rpc::Id linkId = peer_->request("input", params, [this, inputId](rpc::Response&& r) {
       inputs_.erase(inputId);
@@ -501,6 +503,7 @@ class WorkerIo {
 
   struct PendingExec {
     rpc::ReplyOnce reply;
+    bool timed = false;
   };
   struct PendingFrame {
     int pipe;                // 0: fd 1, 1: fd 2

@@ -208,6 +208,8 @@ class Engine:
     def _compile(self, code, mode, filename):
         flags = PyCF_ALLOW_TOP_LEVEL_AWAIT | self.future_flags
         if mode == MODE_INTERACTIVE:
+            if _blank(code):  # as codeop and the REPL: blank lines and comments do nothing
+                code = "pass"
             units = [(compile(code, filename, "single", flags, True), False)]
         elif mode == MODE_MODULE:
             units = [(compile(code, filename, "exec", flags, True), False)]
@@ -348,6 +350,10 @@ class Engine:
                 st.how = HOW_CANCELLED
             st.deferred = True  # in case its task has not started yet
             self.backend.cancel_exec_soon(st)
+
+
+def _blank(code):
+    return all(not line.strip() or line.lstrip().startswith("#") for line in code.split("\n"))
 
 
 _SOURCES = {}  # cell filename -> source, until linecache is imported

@@ -86,6 +86,8 @@ def error_info(exc, compile_error=False):
     try:
         if isinstance(exc, SyntaxError) and exc.msg is not None:
             message = str(exc.msg)  # str() would add "(<cell 1>, line 1)"
+        elif isinstance(exc, SystemExit) and exc.code is None:
+            message = ""  # exit(): as for a script, "" means status 0
         else:
             message = str(exc)
     except Exception:

@@ -1,0 +1,169 @@
+#include "clients/cli/daemon_link.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
+#include <vector>
+
+#include "clients/cli/unique_fd.h"
+
+namespace asyncode::cli {
+namespace {
+
+constexpr std::uint64_t kStopTimeoutMs = 5000;  // then the daemon is killed
+
+std::pair<UniqueFd, UniqueFd> makePipe() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+  return {UniqueFd(p[0]), UniqueFd(p[1])};
+}
+
+std::string describeExit(int64_t status, int termSignal) {
+  if (termSignal != 0) {
+    const char* name = ::strsignal(termSignal);
+    return "was killed by signal " + std::to_string(termSignal) + (name ? std::string(" (") + name + ")" : "");
+  }
+  return "exited with code " + std::to_string(status);
+}
+
+}  // namespace
+
+std::string defaultDaemonPath() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "asyncoded";
+  return (self.parent_path() / "asyncoded").string();
+}
+
+DaemonLink::DaemonLink(uv_loop_t* loop, const SessionOptions& options)
+    : loop_(loop), options_(options), killTimer_(uv_timer_init, loop) {
+  const std::string path = options.daemonPath.empty() ? defaultDaemonPath() : options.daemonPath;
+  auto [toDaemon, childStdin] = [] {
+    auto [r, w] = makePipe();
+    return std::pair{std::move(w), std::move(r)};
+  }();
+  auto [fromDaemon, childStdout] = makePipe();
+
+  std::vector<std::string> args{path};
+  if (options.logLevel) args.insert(args.end(), {"--log-level", *options.logLevel});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  uv_stdio_container_t stdio[3];
+  stdio[0].flags = UV_INHERIT_FD;
+  stdio[0].data.fd = childStdin.get();
+  stdio[1].flags = UV_INHERIT_FD;
+  stdio[1].data.fd = childStdout.get();
+  // Its log: on our stderr when asked for (--log-level, --verbose), else /dev/null.
+  stdio[2].flags = options.logLevel ? UV_INHERIT_FD : UV_IGNORE;
+  stdio[2].data.fd = STDERR_FILENO;
+
+  uv_process_options_t spawn{};
+  spawn.exit_cb = &DaemonLink::onProcessExit;
+  spawn.file = path.c_str();
+  spawn.args = argv.data();
+  spawn.stdio_count = 3;
+  spawn.stdio = stdio;
+  // A session (and process group) of its own: the terminal's SIGINT reaches us only.
+  spawn.flags = UV_PROCESS_DETACHED;
+
+  auto* handle = new uv_process_t{};
+  if (const int rc = uv_spawn(loop, handle, &spawn); rc != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(handle), [](uv_handle_t* h) { delete reinterpret_cast<uv_process_t*>(h); });
+    throw std::runtime_error("cannot start the daemon " + path + ": " + uv_strerror(rc));
+  }
+  process_ = rpc::UvHandle<uv_process_t>::adopt(handle);
+  process_->data = this;
+  pid_ = handle->pid;
+  childStdin.reset();
+  childStdout.reset();
+
+  peer_ = std::make_unique<rpc::Peer>(loop, fromDaemon.get(), toDaemon.get(), rpc::FrameLimits{});
+  // The peer's pipe handles own the descriptors from here on (closing a handle closes its fd).
+  fromDaemon.release();
+  toDaemon.release();
+  peer_->setOnClosed([](int) {});  // the process's exit says how it ended
+}
+
+DaemonLink::~DaemonLink() {
+  if (exited_ || pid_ <= 0) return;
+  ::kill(-pid_, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+void DaemonLink::connect(std::function<void(Answer<Ready>)> done) {
+  peer_->start();
+  auto shared = std::make_shared<std::function<void(Answer<Ready>)>>(std::move(done));
+  call(methods::initialize, InitializeParams{"asyncode", ASYNCODE_VERSION, true},
+       [this, shared](Answer<InitializeResult> init) {
+         Answer<Ready> ready;
+         if (!init) {
+           ready.error = init.error;
+           return (*shared)(std::move(ready));
+         }
+         if (!options_.needsOpen()) {
+           ready.value = Ready{*init, options_.backend.value_or("asyncio")};
+           return (*shared)(std::move(ready));
+         }
+         SessionOpenParams open;
+         open.session = session_;
+         open.backend = options_.backend;
+         open.python = options_.python;
+         if (options_.cwd) {
+           std::error_code ec;
+           const auto absolute = std::filesystem::absolute(*options_.cwd, ec);
+           open.cwd = ec ? *options_.cwd : absolute.string();
+         }
+         call(methods::sessionOpen, open, [shared, server = *init](Answer<SessionInfo> info) {
+           Answer<Ready> r;
+           if (info) {
+             r.value = Ready{server, info->backend};
+           } else {
+             r.error = info.error;
+           }
+           (*shared)(std::move(r));
+         });
+       });
+}
+
+void DaemonLink::stop(std::function<void()> done) {
+  if (stopping_) return;
+  stopping_ = true;
+  onStopped_ = std::move(done);
+  if (exited_) return finishStop();
+  uv_timer_start(killTimer_.get(), [](uv_timer_t* t) {
+    auto* self = static_cast<DaemonLink*>(t->data);
+    if (self && !self->exited_) ::kill(-self->pid_, SIGKILL);
+  }, kStopTimeoutMs, 0);
+  killTimer_->data = this;
+  call(methods::shutdown, None{}, [this](Answer<None>) {
+    if (!peer_->closed()) notify(methods::exit, None{});
+  });
+}
+
+void DaemonLink::onProcessExit(uv_process_t* process, int64_t status, int termSignal) {
+  auto* self = static_cast<DaemonLink*>(process->data);
+  if (!self) return;
+  self->exited_ = true;
+  self->exitDescription_ = describeExit(status, termSignal);
+  if (self->stopping_) return self->finishStop();
+  self->peer_->readAvailable();  // what it said before it ended
+  if (self->onLost_) self->onLost_("the daemon " + self->exitDescription_);
+}
+
+void DaemonLink::finishStop() {
+  uv_timer_stop(killTimer_.get());
+  if (auto done = std::exchange(onStopped_, nullptr)) done();
+}
+
+}  // namespace asyncode::cli

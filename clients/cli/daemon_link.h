@@ -1,0 +1,113 @@
+// The client's daemon: an asyncoded spawned in a process group of its own (so that Ctrl-C
+// in the terminal reaches the client only, which then sends `interrupt`), spoken to over
+// two pipes with asyncode::rpc, initialized, and stopped cleanly (shutdown, exit, wait).
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include "clients/cli/client_protocol.h"
+#include "clients/cli/options.h"
+#include "rpc/peer.h"
+#include "rpc/uv_handle.h"
+
+namespace asyncode::cli {
+
+// The outcome of a request: its decoded result, or the error it was answered with.
+template <class T>
+struct Answer {
+  std::optional<T> value;
+  rpc::Error error;
+
+  explicit operator bool() const { return value.has_value(); }
+  const T& operator*() const { return *value; }
+  const T* operator->() const { return &*value; }
+};
+
+template <class T>
+Answer<T> toAnswer(rpc::Response&& response) {
+  Answer<T> answer;
+  if (response.error) {
+    answer.error = std::move(*response.error);
+    return answer;
+  }
+  try {
+    T value{};
+    decode(response.result.value_or(nullptr), value, "result");
+    answer.value = std::move(value);
+  } catch (const rpc::DecodeError& e) {
+    answer.error = rpc::Error{rpc::ErrorCode::InternalError, std::string("unexpected answer: ") + e.what(), std::nullopt};
+  }
+  return answer;
+}
+
+// The asyncoded beside this executable (dirname of /proc/self/exe).
+std::string defaultDaemonPath();
+
+class DaemonLink {
+ public:
+  // Spawns the daemon; throws std::runtime_error when it cannot be started.
+  DaemonLink(uv_loop_t* loop, const SessionOptions& options);
+  DaemonLink(const DaemonLink&) = delete;
+  DaemonLink& operator=(const DaemonLink&) = delete;
+  // A daemon still running then (the client is failing) is killed with its workers.
+  ~DaemonLink();
+
+  // Where the daemon's requests and notifications go; bind before connect().
+  rpc::Dispatcher& dispatcher() { return peer_->dispatcher(); }
+  // The session every request of this client names.
+  [[nodiscard]] const std::string& session() const { return session_; }
+
+  // `done` runs once: with the result, or the error (the link closing fails it too).
+  template <class P, class R>
+  void call(const RequestType<P, R>& type, const std::type_identity_t<P>& params,
+            std::type_identity_t<std::function<void(Answer<R>)>> done) {
+    peer_->request(type.method, Json(params),
+                   [done = std::move(done)](rpc::Response&& r) { done(toAnswer<R>(std::move(r))); });
+  }
+  template <class P>
+  void notify(const NotificationType<P>& type, const P& params) {
+    peer_->notify(type.method, Json(params));
+  }
+
+  struct Ready {
+    InitializeResult server;
+    std::string backend;  // of the session
+  };
+  // Starts reading, sends `initialize`, then `session/open` when the options ask for a
+  // session of their own (a backend, a venv, a directory).
+  void connect(std::function<void(Answer<Ready>)> done);
+
+  // Leaves cleanly: `shutdown`, then `exit`, then waits for the daemon to end (killing
+  // it after a few seconds). `done` runs once the daemon is gone.
+  void stop(std::function<void()> done);
+
+  // The daemon ended while nobody asked it to: `why` says how.
+  void setOnLost(std::function<void(const std::string& why)> fn) { onLost_ = std::move(fn); }
+
+  [[nodiscard]] int pid() const { return pid_; }
+
+ private:
+  static void onProcessExit(uv_process_t* process, int64_t status, int termSignal);
+  void finishStop();
+
+  uv_loop_t* loop_;
+  SessionOptions options_;
+  std::string session_ = rpc::kDefaultSession;
+  rpc::UvHandle<uv_process_t> process_;
+  rpc::UvHandle<uv_timer_t> killTimer_;
+  std::unique_ptr<rpc::Peer> peer_;
+  int pid_ = 0;
+  bool exited_ = false;
+  std::string exitDescription_;
+  bool stopping_ = false;
+  std::function<void()> onStopped_;
+  std::function<void(const std::string&)> onLost_;
+};
+
+}  // namespace asyncode::cli

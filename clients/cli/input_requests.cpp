@@ -1,0 +1,87 @@
+#include "clients/cli/input_requests.h"
+
+#include <algorithm>
+
+namespace asyncode::cli {
+
+InputRequests::InputRequests(DaemonLink& link, PrompterFor prompterFor, Hooks hooks)
+    : link_(link), prompterFor_(std::move(prompterFor)), hooks_(std::move(hooks)) {
+  link_.dispatcher().onRequest(std::string(incoming::input), [this](const Json& params, rpc::ReplyOnce reply) {
+    onInput(rpc::decodeAs<InputParams>(params), std::move(reply));
+  });
+  link_.dispatcher().bindNotification<CancelParams>(std::string(incoming::cancelRequest),
+                                                    [this](const CancelParams& p) { onCancel(p.id); });
+}
+
+void InputRequests::onInput(const InputParams& params, rpc::ReplyOnce reply) {
+  queue_.push_back(Pending{params, std::move(reply)});
+  if (!asking_) askNext();
+}
+
+void InputRequests::askNext() {
+  const auto next = std::find_if(queue_.begin(), queue_.end(), [](const Pending& p) { return !p.interrupted; });
+  if (next == queue_.end()) {
+    if (hooks_.doneAsking) hooks_.doneAsking();
+    return;
+  }
+  Prompter* prompter = prompterFor_(next->params.password);
+  const rpc::Id id = next->reply.id();
+  if (!prompter) return answer(id, std::nullopt);
+  if (hooks_.beforeAsking) hooks_.beforeAsking();
+  prompter_ = prompter;
+  asking_ = true;
+  Question q;
+  q.prompt = next->params.prompt;
+  q.password = next->params.password;
+  prompter->ask(std::move(q), [this, id](std::optional<std::string> line) {
+    asking_ = false;
+    answer(id, std::move(line));
+  });
+}
+
+void InputRequests::answer(const rpc::Id& id, std::optional<std::string> line) {
+  const auto it = std::find_if(queue_.begin(), queue_.end(), [&](const Pending& p) { return p.reply.id() == id; });
+  if (it != queue_.end()) {
+    if (line) {
+      it->reply(Json(InputAnswer{*line}));
+    } else {
+      it->reply.error(rpc::ErrorCode::RequestCancelled, "end of input");  // input() raises EOFError
+    }
+    queue_.erase(it);
+  }
+  if (!asking_) askNext();
+}
+
+void InputRequests::interrupt() {
+  if (!asking_ || queue_.empty()) return;
+  asking_ = false;
+  prompter_->abandon();
+  auto it = std::find_if(queue_.begin(), queue_.end(), [](const Pending& p) { return !p.interrupted; });
+  if (it == queue_.end()) return;
+  it->interrupted = true;
+  const rpc::Id id = it->reply.id();
+  link_.call(methods::interrupt, InterruptParams{link_.session()}, [this, id](Answer<InterruptResult>) {
+    // The running exec stopped (input() then raised KeyboardInterrupt and the daemon
+    // withdrew the request), or nothing ran: either way, a request still here is over.
+    answer(id, std::nullopt);
+  });
+}
+
+void InputRequests::onCancel(const rpc::Id& id) {
+  const auto it = std::find_if(queue_.begin(), queue_.end(), [&](const Pending& p) { return p.reply.id() == id; });
+  if (it == queue_.end()) return;
+  const bool onScreen = asking_ && std::find_if(queue_.begin(), queue_.end(), [](const Pending& p) {
+                                     return !p.interrupted;
+                                   }) == it;
+  // The daemon has forgotten it: answering is pointless (and harmless), so answer
+  // quietly instead of letting the reply go unanswered.
+  it->reply.error(rpc::ErrorCode::RequestCancelled, "withdrawn");
+  queue_.erase(it);
+  if (onScreen) {
+    asking_ = false;
+    prompter_->abandon();
+    askNext();
+  }
+}
+
+}  // namespace asyncode::cli

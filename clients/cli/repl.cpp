@@ -1,0 +1,234 @@
+#include "clients/cli/repl.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "clients/cli/system_exit.h"
+#include "clients/cli/terminal.h"
+
+namespace asyncode::cli {
+namespace {
+
+constexpr const char* kPrompt = ">>> ";
+constexpr const char* kContinuation = "... ";
+
+bool isBlank(std::string_view s) { return s.find_first_not_of(" \t\r\f\v") == std::string_view::npos; }
+
+// Nothing to run: blank lines and comments only (codeop's test).
+bool isEmptyStatement(const std::string& code) {
+  std::size_t start = 0;
+  while (start <= code.size()) {
+    const std::size_t end = std::min(code.find('\n', start), code.size());
+    const std::string_view line = std::string_view(code).substr(start, end - start);
+    const std::size_t first = line.find_first_not_of(" \t\r\f\v");
+    if (first != std::string_view::npos && line[first] != '#') return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string historyFile() {
+  if (const char* env = std::getenv("ASYNCODE_HISTORY")) return env;
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.asyncode_history";
+  return {};
+}
+
+Repl::Repl(uv_loop_t* loop, const SessionOptions& session)
+    : client_(loop, session),
+      stdin_(loop, STDIN_FILENO),
+      editor_(stdin_.isTerminal() && isTerminal(STDOUT_FILENO) ? std::make_unique<LineEditor>(loop, stdin_, historyFile())
+                                                               : nullptr),
+      reader_(loop, stdin_),
+      prompter_(editor_ ? static_cast<Prompter*>(editor_.get()) : &reader_),
+      inputs_(client_.link(),
+              [this](bool password) -> Prompter* { return password ? &reader_ : prompter_; },
+              InputRequests::Hooks{[this] { yieldPrompt(); }, [this] { restorePrompt(); }}) {
+  client_.console().setPromptView(prompter_);
+  if (editor_) {
+    editor_->setCompleter([this](const std::string& line, std::size_t point, std::function<void(Completion)> done) {
+      complete(line, point, std::move(done));
+    });
+  }
+  client_.setOnStatus([this](const StatusParams& s) {
+    // While an exec runs, its own error (WorkerDied) says it.
+    if (s.state == "dead" && state_ != State::Running)
+      client_.error("the session's Python process died; it was restarted, with an empty namespace");
+  });
+  client_.onSignal(SIGINT, [this] { onInterruptKey(); });
+  client_.onSignal(SIGWINCH, [this] {
+    if (editor_) editor_->resize();
+  });
+  client_.onSignal(SIGCONT, [this] {
+    if (editor_) editor_->redraw();
+  });
+  for (int sig : {SIGTERM, SIGHUP}) client_.onSignal(sig, [this, sig] { client_.leave(128 + sig); });
+  client_.setOnLeave([this] {
+    // Whatever is being asked goes (a fresh line below it): nothing more is read.
+    prompter_->abandon();
+    reader_.abandon();
+  });
+}
+
+int Repl::run() {
+  client_.link().connect([this](Answer<DaemonLink::Ready> ready) { onConnected(std::move(ready)); });
+  return client_.run();
+}
+
+void Repl::onConnected(Answer<DaemonLink::Ready> ready) {
+  if (client_.leaving()) return;  // the daemon ended (and said so)
+  if (!ready) {
+    client_.error(ready.error.message);
+    return client_.leave(1);
+  }
+  const auto& server = ready->server;
+  client_.console().note("asyncode " ASYNCODE_VERSION " (" + server.serverName + " " + server.serverVersion + "), Python " +
+                         server.pythonVersion + ", " + ready->backend + " session\n" +
+                         "Top-level await works. Tab completes, Ctrl-C interrupts, Ctrl-D leaves.\n");
+  prompt();
+}
+
+void Repl::prompt() {
+  state_ = State::Prompting;
+  if (client_.leaving() || inputs_.asking()) return;  // restorePrompt() asks once input() is answered
+  Question q;
+  q.prompt = lines_.empty() ? kPrompt : kContinuation;
+  q.prefill = lines_.empty() ? "" : indent_;
+  q.prefillIsIndent = true;
+  if (yielded_) {
+    q.prefill = *std::exchange(yielded_, std::nullopt);
+    q.prefillIsIndent = false;
+  }
+  q.completion = true;
+  q.promptFd = editor_ ? STDOUT_FILENO : STDERR_FILENO;  // as Python, when it cannot edit
+  client_.console().finishLine(Stream::out);
+  prompter_->ask(std::move(q), [this](std::optional<std::string> line) { onLine(std::move(line)); });
+}
+
+void Repl::onLine(std::optional<std::string> line) {
+  if (!line) {  // Ctrl-D
+    if (!editor_) client_.console().note("\n");  // the editor has ended its line itself
+    return client_.leave(0);
+  }
+  if (editor_) editor_->addHistory(*line);
+  // A blank line ends a block whatever indent it was given (the prompt offered one).
+  lines_.push_back(!lines_.empty() && isBlank(*line) ? std::string() : std::move(*line));
+  const std::string code = statement();
+  if (isEmptyStatement(code)) {
+    lines_.clear();
+    return prompt();
+  }
+  state_ = State::Compiling;
+  const std::uint64_t generation = ++compileGeneration_;
+  client_.link().call(methods::compile, CompileParams{code, rpc::Mode::interactive, client_.link().session()},
+                      [this, generation](Answer<CompileResult> r) {
+                        if (generation == compileGeneration_ && state_ == State::Compiling) onCompiled(std::move(r));
+                      });
+}
+
+void Repl::onCompiled(Answer<CompileResult> result) {
+  if (!result) {
+    client_.error(result.error.message);
+    lines_.clear();
+    return prompt();
+  }
+  if (result->status == CompileStatus::incomplete) {
+    indent_ = result->indent;
+    return prompt();
+  }
+  // Complete, or invalid: running it reports the SyntaxError as Python would.
+  execute();
+}
+
+void Repl::execute() {
+  state_ = State::Running;
+  ExecParams exec;
+  exec.code = statement();
+  exec.mode = rpc::Mode::interactive;  // the daemon echoes expression values itself
+  exec.session = client_.link().session();
+  lines_.clear();
+  client_.link().call(methods::exec, exec, [this](Answer<ExecResult> r) { onExecuted(std::move(r)); });
+}
+
+void Repl::onExecuted(Answer<ExecResult> result) {
+  if (client_.leaving()) return;
+  auto& console = client_.console();
+  if (!result) {
+    client_.error(result.error.message);
+    return prompt();
+  }
+  if (result->resultText) console.out(*result->resultText + "\n");
+  if (const auto& error = result->error) {
+    if (result->status == ExecStatus::error && isSystemExit(*error)) {
+      const ExitRequest exit = exitRequestOf(*error);
+      if (!exit.message.empty()) {
+        console.finishLine(Stream::err);
+        console.err(exit.message + "\n");
+      }
+      return client_.leave(exit.code);
+    }
+    console.finishLine(Stream::err);
+    console.err(error->formatted);
+  }
+  prompt();
+}
+
+void Repl::onInterruptKey() {
+  if (client_.leaving()) return;
+  if (inputs_.asking()) return inputs_.interrupt();
+  switch (state_) {
+    case State::Starting:
+      return client_.leave(128 + SIGINT);
+    case State::Prompting:
+    case State::Compiling:
+      // As Python: the statement typed so far is dropped.
+      prompter_->abandon();
+      ++compileGeneration_;
+      lines_.clear();
+      yielded_.reset();
+      client_.console().finishLine(Stream::err);
+      client_.console().err("KeyboardInterrupt\n");
+      return prompt();
+    case State::Running:
+      client_.link().call(methods::interrupt, InterruptParams{client_.link().session()}, [](Answer<InterruptResult>) {});
+      return;
+  }
+}
+
+void Repl::complete(const std::string& line, std::size_t point, std::function<void(Completion)> done) {
+  // The statement's earlier lines give the context; the cursor is on its last line.
+  std::string before;
+  for (const auto& l : lines_) before += l + "\n";
+  const std::size_t beforeLength = codePoints(before);
+  CompleteParams params;
+  params.code = before + line;
+  params.cursor = static_cast<std::int64_t>(beforeLength + codePoints(std::string_view(line).substr(0, point)));
+  params.session = client_.link().session();
+  client_.link().call(methods::complete, params, [line, beforeLength, done = std::move(done)](Answer<CompleteResult> r) {
+    Completion c;
+    if (r && r->cursorStart >= static_cast<std::int64_t>(beforeLength)) {
+      c.start = byteOffset(line, static_cast<std::size_t>(r->cursorStart) - beforeLength);
+      c.matches = r->matches;
+    }
+    done(std::move(c));
+  });
+}
+
+std::string Repl::statement() const {
+  std::string code;
+  for (std::size_t i = 0; i < lines_.size(); ++i) code += (i ? "\n" : "") + lines_[i];
+  return code;
+}
+
+void Repl::yieldPrompt() {
+  if (state_ == State::Prompting && prompter_->asking()) yielded_ = prompter_->withdraw();
+}
+
+void Repl::restorePrompt() {
+  if (state_ == State::Prompting && !prompter_->asking()) prompt();
+}
+
+}  // namespace asyncode::cli

@@ -1,0 +1,69 @@
+// The interactive prompt: `>>> ` and `... ` (whether a statement goes on is the daemon's
+// `compile` in interactive mode; a continuation line starts with the indent it suggests),
+// each statement run as an interactive exec, its output streaming, errors printed as
+// Python prints them. Ctrl-C interrupts running code or clears the line; Ctrl-D or
+// exit() leaves. Output of background tasks is printed above the line being typed.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "clients/cli/client.h"
+#include "clients/cli/input_requests.h"
+#include "clients/cli/input_source.h"
+#include "clients/cli/line_editor.h"
+#include "clients/cli/line_reader.h"
+#include "clients/cli/options.h"
+
+namespace asyncode::cli {
+
+// Where history is kept: $ASYNCODE_HISTORY, else ~/.asyncode_history (empty: nowhere).
+std::string historyFile();
+
+class Repl {
+ public:
+  Repl(uv_loop_t* loop, const SessionOptions& session);
+  Repl(const Repl&) = delete;
+  Repl& operator=(const Repl&) = delete;
+
+  // Runs the prompt until the user leaves; the exit status.
+  int run();
+
+ private:
+  enum class State {
+    Starting,   // the daemon is being initialized
+    Prompting,  // a line is wanted (the prompt is on screen, unless input() took it)
+    Compiling,  // is the statement complete?
+    Running,    // an exec runs
+  };
+
+  void onConnected(Answer<DaemonLink::Ready> ready);
+  void prompt();
+  void onLine(std::optional<std::string> line);
+  void onCompiled(Answer<CompileResult> result);
+  void execute();
+  void onExecuted(Answer<ExecResult> result);
+  void onInterruptKey();
+  void complete(const std::string& line, std::size_t point, std::function<void(Completion)> done);
+  [[nodiscard]] std::string statement() const;
+  // input() in user code takes the screen from the prompt, and gives it back.
+  void yieldPrompt();
+  void restorePrompt();
+
+  Client client_;
+  InputSource stdin_;
+  std::unique_ptr<LineEditor> editor_;  // when stdin and stdout are terminals
+  LineReader reader_;                   // else; and for passwords (no echo)
+  Prompter* prompter_;                  // editor_ or reader_
+  InputRequests inputs_;
+  State state_ = State::Starting;
+  std::vector<std::string> lines_;  // the statement typed so far
+  std::string indent_;              // what its next line starts with
+  std::optional<std::string> yielded_;  // typed at the prompt when input() took the screen
+  std::uint64_t compileGeneration_ = 0;
+};
+
+}  // namespace asyncode::cli
