@@ -97,7 +97,7 @@ class Supervisor::Impl {
           sig);
     }
     addLogForwarder([this](const std::string& level, const std::string& message) {
-      if (initialized_ && client_ && !client_->closed()) client_->notify("log", rpc::LogParams{level, message});
+      if (initialized_ && client_ && client_->canWrite()) client_->notify("log", rpc::LogParams{level, message});
     });
     replenishSpares();
     client_->start();
@@ -218,12 +218,11 @@ class Supervisor::Impl {
   void replenishSpares() {
     if (exiting_ || options_.spares <= 0 || spareId_ != 0) return;
     const auto now = Clock::now();
-    while (!spareStarts_.empty() && now - spareStarts_.front() > kCrashLoopWindow) spareStarts_.pop_front();
-    if (static_cast<int>(spareStarts_.size()) >= kCrashLoopLimit) {
-      spdlog::error("spare workers keep dying at start; not starting another for now");
+    while (!spareDeaths_.empty() && now - spareDeaths_.front() > kCrashLoopWindow) spareDeaths_.pop_front();
+    if (static_cast<int>(spareDeaths_.size()) >= kCrashLoopLimit) {
+      spdlog::error("spare workers keep dying; not starting another for now");
       return;
     }
-    spareStarts_.push_back(now);
     try {
       spareId_ = spawnWorker(specFor(nullptr))->id;
     } catch (const std::exception& e) {
@@ -675,7 +674,10 @@ class Supervisor::Impl {
     }
     if (wid == spareId_) {
       spareId_ = 0;
-      if (!exiting_) spdlog::warn("the spare worker {}", status.describe());
+      if (!exiting_) {
+        spdlog::warn("the spare worker {}", status.describe());
+        spareDeaths_.push_back(Clock::now());
+      }
     }
     if (s && s->workerId == wid && !w->retired) {
       if (!exiting_) spdlog::warn("session {}: the worker (pid {}) {}", s->name, w->proc->pid(), status.describe());
@@ -707,19 +709,19 @@ class Supervisor::Impl {
     if (exiting_) return;
     const auto now = Clock::now();
     while (!s.restarts.empty() && now - s.restarts.front() > kCrashLoopWindow) s.restarts.pop_front();
+    s.restarts.push_back(now);  // this death
     if (static_cast<int>(s.restarts.size()) >= kCrashLoopLimit) {
       spdlog::error("session {}: the worker died {} times in {} s; not restarting it", s.name, kCrashLoopLimit,
                     std::chrono::duration_cast<std::chrono::seconds>(kCrashLoopWindow).count());
       closeSession(s, why + " (too often: the session was closed)");
       return;
     }
-    s.restarts.push_back(now);
     startWorker(s);
   }
 
   // ---- the client link ------------------------------------------------------------------
   void sendToClient(std::string_view body) {
-    if (!client_ || client_->closed()) return;
+    if (!client_ || !client_->canWrite()) return;
     client_->send(body);
     if (!outputPaused_ && client_->pendingBytes() > kClientHighWater) {
       outputPaused_ = true;
@@ -1055,8 +1057,9 @@ class Supervisor::Impl {
     shutdownWaiters_.clear();
     sessions_.clear();
     if (!exitAfterShutdown_) return;  // wait for `exit`
-    // Let the answers already queued reach the client, unless it is gone.
-    if (client_ && !client_->closed() && client_->pendingBytes() > 0) {
+    // Let the answers already queued reach the client, unless it is gone (stdin may
+    // have ended while it still reads stdout).
+    if (client_ && client_->canWrite() && client_->pendingBytes() > 0) {
       if (!forceTimer_) forceExitAfter(2000);
       return;
     }
@@ -1080,7 +1083,7 @@ class Supervisor::Impl {
   std::map<std::uint64_t, std::unique_ptr<Worker>> workers_;
   std::vector<PendingInput> inputs_;
   std::uint64_t spareId_ = 0;
-  std::deque<Clock::time_point> spareStarts_;
+  std::deque<Clock::time_point> spareDeaths_;
   std::uint64_t nextWorkerId_ = 1;
   std::uint64_t nextSeq_ = 1;
   bool initialized_ = false;

@@ -30,7 +30,7 @@ void Connection::onData(std::string_view data) {
 void Connection::send(std::string_view body) { sendFramed(encodeFrame(body)); }
 
 void Connection::sendFramed(std::string frame) {
-  if (closed_ && out_->writeFailed()) return;
+  if (out_->writeFailed()) return;
   out_->write(std::move(frame));
 }
 

@@ -45,6 +45,7 @@ class Connection {
   void readAvailable() { in_->readAvailable(); }
   void resumeReading() { in_->resumeReading(); }
   [[nodiscard]] bool closed() const { return closed_; }
+  [[nodiscard]] bool canWrite() const { return !out_->writeFailed(); }
 
  private:
   void onData(std::string_view data);

@@ -57,6 +57,8 @@ class Peer {
   // Handles every message that can be read right now.
   void readAvailable() { connection_.readAvailable(); }
   [[nodiscard]] bool closed() const { return connection_.closed(); }
+  // Output can still be written (the other side may have ended its input only).
+  [[nodiscard]] bool canWrite() const { return connection_.canWrite(); }
   [[nodiscard]] std::size_t pendingRequests() const { return pending_.size(); }
 
  private:

@@ -10,6 +10,7 @@ are reported rather than ending the session's run.
 The interface the engine uses is backend.py's.
 """
 import collections
+import contextvars
 import functools
 import os
 import select
@@ -87,8 +88,9 @@ class SessionNursery:
     fails has its traceback printed (as output of the exec that started it) instead of
     cancelling every other task and ending the session's Trio run."""
 
-    def __init__(self, nursery):
+    def __init__(self, nursery, token):
         self._nursery = nursery
+        self._token = token
 
     @property
     def cancel_scope(self):
@@ -99,7 +101,15 @@ class SessionNursery:
         return self._nursery.child_tasks
 
     def start_soon(self, async_fn, *args, name=None):
-        self._nursery.start_soon(functools.partial(_guarded, async_fn), *args, name=name or async_fn)
+        start = functools.partial(self._nursery.start_soon, functools.partial(_guarded, async_fn), *args,
+                                  name=name or async_fn)
+        if getattr(GLOBAL_RUN_CONTEXT, "runner", None) is not None:
+            start()
+        else:
+            # Code that does not await runs outside the Trio run: the task starts as soon as
+            # the run goes on, in this code's context (so its output is this exec's).
+            context = contextvars.copy_context()
+            self._token.run_sync_soon(context.run, start)
 
     async def start(self, async_fn, *args, name=None):
         return await self._nursery.start(functools.partial(_guarded_start, async_fn), *args,
@@ -176,7 +186,7 @@ class TrioBackend(Backend):
     async def _session_main(self):
         self.token = trio.lowlevel.current_trio_token()
         async with trio.open_nursery() as nursery:
-            self.nursery = SessionNursery(nursery)
+            self.nursery = SessionNursery(nursery, self.token)
             self.engine.ns["nursery"] = self.nursery
             await trio.sleep_forever()
 

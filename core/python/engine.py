@@ -70,6 +70,7 @@ class Engine:
         self.backend_name = "asyncio"
         self.sync_in_loop = False
         self.backend = IdleBackend(self)
+        self._making_loop = False
         self._install()
 
     # ---- set-up -------------------------------------------------------------------
@@ -113,10 +114,14 @@ class Engine:
             self._use_asyncio()
 
     def _use_asyncio(self):
-        if not isinstance(self.backend, IdleBackend):
+        if not isinstance(self.backend, IdleBackend) or self._making_loop:
             return
-        from _asyncode import backend_asyncio
-        self._set_backend(backend_asyncio.AsyncioBackend(self, self.sync_in_loop))
+        self._making_loop = True  # importing the backend imports asyncio, whose hook calls here
+        try:
+            from _asyncode import backend_asyncio
+            self._set_backend(backend_asyncio.AsyncioBackend(self, self.sync_in_loop))
+        finally:
+            self._making_loop = False
 
     def _set_backend(self, backend):
         self.backend = backend
@@ -237,13 +242,15 @@ class Engine:
             try:
                 st.in_user = True
                 for code, is_tail in st.units:
-                    if st.deferred:
+                    if st.deferred:  # it came while the engine compiled: it stops here
+                        st.how = HOW_KEYBOARD_INTERRUPT
                         raise KeyboardInterrupt
                     if is_tail:
                         value = self.session_ctx.run(eval, code, self.ns)
                     else:
                         self.session_ctx.run(exec, code, self.ns)
-                result = self._result(value)
+                # In the exec's context: a warning of a failing _repr_html_ is its output.
+                result = self.session_ctx.run(self._result, value)
             finally:
                 st.in_user = False
         except BaseException as e:  # noqa: B902 - user code may raise anything
@@ -257,8 +264,6 @@ class Engine:
         value = None
         try:
             for code, is_tail in st.units:
-                if st.deferred:
-                    raise KeyboardInterrupt
                 r = eval(code, self.ns)
                 if code.co_flags & CO_COROUTINE:
                     r = await r
@@ -345,10 +350,9 @@ class Engine:
             st.how = HOW_KEYBOARD_INTERRUPT
             raise KeyboardInterrupt
         if not st.cancel_requested:
-            st.cancel_requested = True
+            st.cancel_requested = True  # a task not started yet is cancelled when it starts
             if st.how == HOW_NONE:
                 st.how = HOW_CANCELLED
-            st.deferred = True  # in case its task has not started yet
             self.backend.cancel_exec_soon(st)
 
 

@@ -46,6 +46,13 @@ def is_machinery_file(filename):
     return filename.startswith(_machinery_dirs()) if _machinery_dirs() else False
 
 
+def _is_interruption(exc_type):
+    """KeyboardInterrupt, or the cancellation of asyncio or Trio."""
+    if exc_type is None:
+        return False
+    return issubclass(exc_type, KeyboardInterrupt) or exc_type.__name__ in ("CancelledError", "Cancelled")
+
+
 def _trim(te, seen):
     import traceback
     if te is None or id(te) in seen:
@@ -57,6 +64,8 @@ def _trim(te, seen):
         start += 1
     if start < len(frames):
         frames = [f for f in frames[start:] if not is_engine_file(f.filename)]
+    elif _is_interruption(te.exc_type):
+        frames = []  # an interrupt that stopped the exec before any of its code ran
     # else: nothing but machinery, an error of the engine itself: keep it whole
     te.stack = traceback.StackSummary.from_list(frames)
     _trim(te.__cause__, seen)
