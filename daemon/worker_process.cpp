@@ -12,44 +12,11 @@
 #include <system_error>
 
 #include "daemon/worker_link.h"
+#include "rpc/unique_fd.h"
 
 extern char** environ;
 
 namespace asyncode::daemon {
-namespace {
-
-// A file descriptor closed when it goes out of scope, unless released.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  [[nodiscard]] int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_ = -1;
-};
-
-std::pair<Fd, Fd> makePipe() {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
-  return {Fd(p[0]), Fd(p[1])};
-}
-
-}  // namespace
 
 std::string ExitStatus::describe() const {
   switch (kind) {
@@ -65,12 +32,12 @@ std::string ExitStatus::describe() const {
 
 WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks callbacks)
     : callbacks_(std::move(callbacks)) {
-  auto [outRead, outWrite] = makePipe();
-  auto [errRead, errWrite] = makePipe();
+  auto [outRead, outWrite] = rpc::makePipe();
+  auto [errRead, errWrite] = rpc::makePipe();
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     throw std::system_error(errno, std::generic_category(), "socketpair");
-  Fd channel(sv[0]), childChannel(sv[1]);
+  rpc::UniqueFd channel(sv[0]), childChannel(sv[1]);
 
   std::vector<std::string> args = {spec.self,         "--worker",
                                    "--log-level",     spec.logLevel,

@@ -12,18 +12,12 @@
 #include <system_error>
 #include <vector>
 
-#include "clients/cli/unique_fd.h"
+#include "rpc/unique_fd.h"
 
 namespace asyncode::cli {
 namespace {
 
 constexpr std::uint64_t kStopTimeoutMs = 5000;  // then the daemon is killed
-
-std::pair<UniqueFd, UniqueFd> makePipe() {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
-  return {UniqueFd(p[0]), UniqueFd(p[1])};
-}
 
 std::string describeExit(int64_t status, int termSignal) {
   if (termSignal != 0) {
@@ -46,10 +40,10 @@ DaemonLink::DaemonLink(uv_loop_t* loop, const SessionOptions& options)
     : loop_(loop), options_(options), killTimer_(uv_timer_init, loop) {
   const std::string path = options.daemonPath.empty() ? defaultDaemonPath() : options.daemonPath;
   auto [toDaemon, childStdin] = [] {
-    auto [r, w] = makePipe();
+    auto [r, w] = rpc::makePipe();
     return std::pair{std::move(w), std::move(r)};
   }();
-  auto [fromDaemon, childStdout] = makePipe();
+  auto [fromDaemon, childStdout] = rpc::makePipe();
 
   std::vector<std::string> args{path};
   if (options.logLevel) args.insert(args.end(), {"--log-level", *options.logLevel});

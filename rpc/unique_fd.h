@@ -1,11 +1,14 @@
-// A file descriptor closed when it goes out of scope, unless released.
+// A file descriptor closed when it goes out of scope, unless released; and pipes of them.
 #pragma once
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <system_error>
 #include <utility>
 
-namespace asyncode::cli {
+namespace asyncode::rpc {
 
 class UniqueFd {
  public:
@@ -35,4 +38,11 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace asyncode::cli
+// A close-on-exec pipe: {read end, write end}.
+inline std::pair<UniqueFd, UniqueFd> makePipe() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+  return {UniqueFd(p[0]), UniqueFd(p[1])};
+}
+
+}  // namespace asyncode::rpc
