@@ -14,6 +14,11 @@
  * No JSON library: a small scan finds the top-level "id" and "method" members (tracking strings and
  * nesting, so that an "id" inside params is not taken for the request's). All responses to the
  * frames of one read() go out in one write(), as an event-loop server batches them.
+ *
+ * `echo_floor --sigint-echo` is the floor of the interrupt benchmark instead: a signal round trip
+ * between two processes. It writes "r" to fd 1 once its handler is installed, then sleeps in read(0);
+ * each SIGINT makes its handler write one byte ("i") to fd 1. End of input ends it. The client times
+ * kill(pid, SIGINT) -> that byte read.
  */
 #include <errno.h>
 #include <signal.h>
@@ -223,8 +228,38 @@ static int serve(Buf* in, Buf* out) {
   }
 }
 
-int main(void) {
+static void on_sigint(int signum) {
+  (void)signum;
+  const int saved = errno;
+  (void)!write(1, "i", 1);
+  errno = saved;
+}
+
+/* The signal floor: see the top of the file. */
+static int sigint_echo(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  if (sigaction(SIGINT, &sa, NULL) != 0) return 1;
+  write_all("r", 1);
+  char sink[256];
+  for (;;) {
+    const ssize_t r = read(0, sink, sizeof sink);
+    if (r == 0) return 0;
+    if (r < 0 && errno != EINTR) return 1;
+  }
+}
+
+int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
+  if (argc == 2 && strcmp(argv[1], "--sigint-echo") == 0) return sigint_echo();
+  if (argc != 1) {
+    static const char usage[] = "usage: echo_floor [--sigint-echo]\n";
+    (void)!write(2, usage, sizeof usage - 1);
+    return 2;
+  }
   Buf in = {0}, out = {0};
   const int rc = serve(&in, &out);
   free(in.data);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <system_error>
@@ -248,26 +249,45 @@ InterruptOutcome Engine::interrupt(std::uint64_t seq, InterruptReason reason) {
     }
   }
   ::pthread_kill(mainThread_, SIGINT);
-  signalChildren(SIGINT);
   return InterruptOutcome::Signalled;
 }
 
+namespace {
+
+// The processes descending from `pid`, through /proc/<pid>/task/*/children (cheap:
+// only the session's own processes are read, not all of /proc).
+void collectDescendants(pid_t pid, std::vector<pid_t>& out, int depth) {
+  if (depth > 32) return;
+  const std::string task = "/proc/" + std::to_string(pid) + "/task";
+  DIR* dir = ::opendir(task.c_str());
+  if (!dir) return;
+  while (const dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    std::FILE* f = std::fopen((task + "/" + entry->d_name + "/children").c_str(), "r");
+    if (!f) continue;
+    long child = 0;
+    while (std::fscanf(f, "%ld", &child) == 1) {
+      out.push_back(static_cast<pid_t>(child));
+      collectDescendants(static_cast<pid_t>(child), out, depth + 1);
+    }
+    std::fclose(f);
+  }
+  ::closedir(dir);
+}
+
+}  // namespace
+
 // As a terminal's Ctrl-C reaches the whole foreground process group (and as
-// jupyter_client's killpg does), the interrupt reaches the processes the session started:
-// `subprocess.run(["sleep", "30"])` then ends at once. This process is left out: only its
-// main thread gets the signal, above. Only when the worker leads its own process group.
+// jupyter_client's killpg does), an interrupt reaches the processes the session started:
+// `subprocess.run(["sleep", "30"])` then ends at once. Those still in the worker's process
+// group get the signal; this process is left out (its main thread got its own).
 void Engine::signalChildren(int sig) {
   const pid_t self = ::getpid();
-  if (::getpgrp() != self) return;
-  DIR* proc = ::opendir("/proc");
-  if (!proc) return;
-  while (const dirent* entry = ::readdir(proc)) {
-    char* end = nullptr;
-    const long pid = std::strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0 || pid == self) continue;
-    if (::getpgid(static_cast<pid_t>(pid)) == self) ::kill(static_cast<pid_t>(pid), sig);
-  }
-  ::closedir(proc);
+  const pid_t group = ::getpgrp();
+  std::vector<pid_t> descendants;
+  collectDescendants(self, descendants, 0);
+  for (const pid_t pid : descendants)
+    if (::getpgid(pid) == group) ::kill(pid, sig);
 }
 
 bool Engine::resignal(std::uint64_t seq) {

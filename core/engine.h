@@ -63,6 +63,8 @@ class Engine {
   InterruptOutcome interrupt(std::uint64_t seq, InterruptReason reason);
   // Signals again when an interrupt of `seq` is still pending (the ladder's next step).
   bool resignal(std::uint64_t seq);
+  // Sends `sig` to the processes the session started that are still in its process group.
+  static void signalChildren(int sig);
   // The client's answer to input request `inputId`; nullopt: none will come (EOFError).
   void answerInput(std::uint64_t inputId, std::optional<std::string> value);
   void setInputEnabled(bool enabled) { inputEnabled_ = enabled; }
@@ -102,7 +104,6 @@ class Engine {
   bool eraseQueuedLocked(std::uint64_t seq);
   void wake();
   static void afterForkInChild();
-  static void signalChildren(int sig);
 
   EngineConfig config_;
   pthread_t mainThread_;

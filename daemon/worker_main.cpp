@@ -317,8 +317,11 @@ class WorkerIo {
       const char* text = outcome == core::InterruptOutcome::Signalled  ? "signalled"
                          : outcome == core::InterruptOutcome::Dequeued ? "dequeued"
                                                                        : "notRunning";
-      if (outcome == core::InterruptOutcome::Signalled) escalate(static_cast<std::uint64_t>(seq));
       reply(Json{{"outcome", text}});
+      if (outcome == core::InterruptOutcome::Signalled) {
+        escalate(static_cast<std::uint64_t>(seq));
+        core::Engine::signalChildren(SIGINT);  // after the answer: it reads /proc
+      }
     });
     d.onNotification("worker/cancel", [this](const Json& params) {
       std::int64_t seq = 0;

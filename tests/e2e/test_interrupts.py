@@ -133,6 +133,17 @@ def test_an_interrupted_await_ends_with_cancelled_error_at_the_line_of_the_await
     assert_no_engine_frames(err)
 
 
+@pytest.mark.parametrize("spares", ["0", "1"])
+def test_the_first_await_of_a_fresh_session_is_cancelled_too(spawn, spares):
+    # The exec that makes the session's event loop (asyncio imported by the exec itself).
+    d = spawn(args=("--spares", spares))
+    rid = start(d, AWAIT_30)
+    ir, res, _ = interrupt(d, rid)
+    assert ir == {"interrupted": True, "how": "cancelled"}, ir
+    assert res["status"] == "interrupted" and res["error"]["type"] == "CancelledError", res
+    assert result_text(d.exec("6 * 7")) == "42"
+
+
 def test_an_interrupted_subprocess_run_stops_within_1_s(daemon):
     daemon.exec("import subprocess")
     rid = start(daemon, "print('begin', flush=True)\nsubprocess.run(['sleep', '30'])")
