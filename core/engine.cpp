@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -136,6 +137,14 @@ void Engine::wake() {
 }
 
 void Engine::drainWake() {
+  if (lane_) {
+    std::deque<Job> got;
+    lane_->read(got);
+    if (got.empty()) return;
+    std::lock_guard lock(mu_);
+    for (auto& j : got) jobs_.push_back(std::move(j));
+    return;
+  }
   std::uint64_t count = 0;
   [[maybe_unused]] const auto n = ::read(wakeFd_, &count, sizeof count);
 }
@@ -184,16 +193,47 @@ void Engine::submitShutdown() {
 }
 
 std::optional<Engine::Job> Engine::takeJob() {
-  std::lock_guard lock(mu_);
-  if (jobs_.empty()) return std::nullopt;
-  Job job = std::move(jobs_.front());
-  jobs_.pop_front();
-  if (job.kind == Job::Kind::Exec) {
-    running_ = job.seq;
-    runningAnnounces_ = job.exec.announceStart;
-    pendingInterrupt_.reset();
+  while (true) {
+    std::optional<InterruptReason> stopped;
+    bool cancelled = false;
+    Job job;
+    {
+      std::lock_guard lock(mu_);
+      if (jobs_.empty()) return std::nullopt;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+      if (job.kind != Job::Kind::Exec) return job;
+      if (cancelled_.erase(job.seq)) {
+        cancelled = true;
+      } else if (auto it = stopBeforeStart_.find(job.seq); it != stopBeforeStart_.end()) {
+        stopped = it->second;
+        stopBeforeStart_.erase(it);
+      } else {
+        running_ = job.seq;
+        runningAnnounces_ = job.exec.announceStart;
+        pendingInterrupt_.reset();
+        return job;
+      }
+      lastFinished_ = std::max(lastFinished_, job.seq);
+    }
+    // Answered without running (lane mode only: the marks are made there).
+    GilRelease nogil;
+    if (cancelled) {
+      lane_->execCancelled(job.seq);
+    } else {
+      lane_->execDone(stoppedBeforeStart(job.seq, *stopped));
+    }
   }
-  return job;
+}
+
+ExecOutcome Engine::stoppedBeforeStart(std::uint64_t seq, InterruptReason reason) {
+  ExecOutcome o;
+  o.seq = seq;
+  o.status = reason == InterruptReason::Timeout ? ExecStatus::Timeout : ExecStatus::Interrupted;
+  o.how = InterruptHow::Cancelled;
+  o.error = ErrorInfo{"KeyboardInterrupt", "interrupted before it started", {},
+                      "KeyboardInterrupt: interrupted before it started\n"};
+  return o;
 }
 
 bool Engine::hasJobs() const {
@@ -204,7 +244,7 @@ bool Engine::hasJobs() const {
 void Engine::waitJobs() {
   GilRelease nogil;
   while (!hasJobs()) {
-    pollfd p{wakeFd_, POLLIN, 0};
+    pollfd p{wakeFd(), POLLIN, 0};
     if (::poll(&p, 1, -1) < 0 && errno == EINTR) return;  // let Python run its signal handlers
     drainWake();
   }
@@ -227,7 +267,10 @@ bool Engine::eraseQueuedLocked(std::uint64_t seq) {
 
 bool Engine::removeQueued(std::uint64_t seq) {
   std::lock_guard lock(mu_);
-  return eraseQueuedLocked(seq);
+  if (!lane_) return eraseQueuedLocked(seq);
+  if (seq == 0 || seq == running_ || seq <= lastFinished_) return false;
+  cancelled_.insert(seq);  // answered when the main thread reaches it
+  return true;
 }
 
 InterruptOutcome Engine::interrupt(std::uint64_t seq, InterruptReason reason) {
@@ -235,16 +278,14 @@ InterruptOutcome Engine::interrupt(std::uint64_t seq, InterruptReason reason) {
     std::lock_guard lock(mu_);
     if (seq != 0 && running_ == seq) {
       pendingInterrupt_ = reason;
+    } else if (lane_) {
+      if (seq == 0 || seq <= lastFinished_) return InterruptOutcome::NotRunning;
+      stopBeforeStart_[seq] = reason;  // not read or not taken yet: stopped when taken
+      return InterruptOutcome::Dequeued;
     } else if (!eraseQueuedLocked(seq)) {
       return InterruptOutcome::NotRunning;
     } else {
-      ExecOutcome o;
-      o.seq = seq;
-      o.status = reason == InterruptReason::Timeout ? ExecStatus::Timeout : ExecStatus::Interrupted;
-      o.how = InterruptHow::Cancelled;
-      o.error = ErrorInfo{"KeyboardInterrupt", "interrupted before it started", {},
-                          "KeyboardInterrupt: interrupted before it started\n"};
-      outbox_.push(ExecDoneEvent{std::move(o)});
+      outbox_.push(ExecDoneEvent{stoppedBeforeStart(seq, reason)});
       return InterruptOutcome::Dequeued;
     }
   }
@@ -311,6 +352,12 @@ void Engine::execStarted(std::uint64_t seq, std::optional<int> count) {
     std::lock_guard lock(mu_);
     announce = running_ == seq && runningAnnounces_;
   }
+  if (lane_) {
+    if (!announce) return;
+    GilRelease nogil;
+    lane_->execStarted(seq, count);
+    return;
+  }
   if (announce) {
     outbox_.push(ExecStartedEvent{seq, count});
   } else {
@@ -325,8 +372,21 @@ void Engine::execDone(ExecOutcome outcome) {
       running_ = 0;
       pendingInterrupt_.reset();
     }
+    lastFinished_ = std::max(lastFinished_, outcome.seq);
   }
-  outbox_.push(ExecDoneEvent{std::move(outcome)});
+  if (!lane_) return outbox_.push(ExecDoneEvent{std::move(outcome)});
+  // The exec's output and displays reach the pipes before its answer leaves.
+  const std::uint64_t written = outbox_.appended();
+  GilRelease nogil;
+  while (!outbox_.waitDelivered(written, std::chrono::milliseconds(100))) {
+  }
+  lane_->execDone(outcome);
+}
+
+void Engine::jobDone(std::uint64_t seq, std::optional<std::string> error) {
+  if (!lane_) return outbox_.push(JobDoneEvent{seq, std::move(error)});
+  GilRelease nogil;
+  lane_->jobDone(seq, error);
 }
 
 // ---- input --------------------------------------------------------------------------

@@ -13,9 +13,11 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "core/job_lane.h"
 #include "core/outbox.h"
 #include "core/types.h"
 
@@ -24,12 +26,6 @@ namespace asyncode::core {
 struct EngineConfig {
   std::string executable = "/usr/bin/python3";  // sys.executable; a venv's python selects it
   bool faulthandler = true;                      // crash tracebacks to fd 2 (captured)
-};
-
-struct ConfigureRequest {
-  std::string backend = "asyncio";
-  bool syncInLoop = false;
-  std::optional<std::string> cwd;
 };
 
 enum class InterruptOutcome {
@@ -77,23 +73,27 @@ class Engine {
   InspectResult inspect(const std::string& code, std::int64_t cursor);
   std::vector<Variable> variables();
 
+  // Jobs come through `lane` and are answered there, by the main thread itself, instead
+  // of through submit*() and the outbox. Set before start(); the engine does not own it.
+  void setLane(JobLane* lane) { lane_ = lane; }
+
   // ---- for the _asyncode_c module ---------------------------------------------
-  struct Job {
-    enum class Kind { Exec, Reset, Configure, Preload, Shutdown } kind = Kind::Exec;
-    std::uint64_t seq = 0;
-    ExecRequest exec;
-    ConfigureRequest configure;
-  };
+  using Job = core::Job;
+  // The next job to run, or nullopt. With a lane, a job cancelled or interrupted before
+  // it started is answered here (main thread, GIL held) and skipped.
   std::optional<Job> takeJob();
   bool hasJobs() const;
-  int wakeFd() const { return wakeFd_; }
+  // Readable when jobs may be waiting: the lane's descriptor, or an eventfd.
+  int wakeFd() const { return lane_ ? lane_->fd() : wakeFd_; }
   void drainWake();
   // Blocks (without the GIL) until a job is queued or a signal arrives.
   void waitJobs();
   // The reason of an interrupt pending for `seq`, if any.
   std::optional<InterruptReason> interruptReason(std::uint64_t seq) const;
+  // The main thread, GIL held (released while a lane answer is written).
   void execDone(ExecOutcome outcome);
   void execStarted(std::uint64_t seq, std::optional<int> count);
+  void jobDone(std::uint64_t seq, std::optional<std::string> error);
   // input(): blocks until the client answers (GIL released meanwhile, signals checked).
   // Returns false with a Python exception set on interrupt or refusal.
   bool readInput(const std::string& prompt, bool password, const OwnerPtr& owner, std::string& out);
@@ -102,6 +102,7 @@ class Engine {
  private:
   void push(Job job);
   bool eraseQueuedLocked(std::uint64_t seq);
+  static ExecOutcome stoppedBeforeStart(std::uint64_t seq, InterruptReason reason);
   void wake();
   static void afterForkInChild();
 
@@ -114,6 +115,13 @@ class Engine {
   std::deque<Job> jobs_;
   std::uint64_t running_ = 0;
   bool runningAnnounces_ = false;
+  // Lane mode: execs are answered in order, so an interrupt or cancel of a seq above the
+  // last finished one is for a job not read or not taken yet: it is marked, and answered
+  // when the main thread takes it.
+  std::uint64_t lastFinished_ = 0;
+  std::map<std::uint64_t, InterruptReason> stopBeforeStart_;
+  std::set<std::uint64_t> cancelled_;
+  JobLane* lane_ = nullptr;
   std::optional<InterruptReason> pendingInterrupt_;
 
   std::mutex startMu_;

@@ -355,13 +355,13 @@ PyObject* jobDone(PyObject* module, PyObject* args) {
   unsigned long long seq = 0;
   PyObject* error = nullptr;
   if (!PyArg_ParseTuple(args, "KO", &seq, &error)) return nullptr;
-  JobDoneEvent event{seq, std::nullopt};
+  std::optional<std::string> message;
   if (error != Py_None) {
     std::string text;
     if (!PyUnicode_Check(error) || !utf8Of(error, text)) return nullptr;
-    event.error = std::move(text);
+    message = std::move(text);
   }
-  stateOf(module)->engine->outbox().push(std::move(event));
+  stateOf(module)->engine->jobDone(seq, std::move(message));
   Py_RETURN_NONE;
 }
 

@@ -71,6 +71,20 @@ struct ExecRequest {
   bool announceStart = false;  // tell the reader at once when it starts (it has a timeout)
 };
 
+struct ConfigureRequest {
+  std::string backend = "asyncio";
+  bool syncInLoop = false;
+  std::optional<std::string> cwd;
+};
+
+// What the engine's main thread does, in order.
+struct Job {
+  enum class Kind { Exec, Reset, Configure, Preload, Shutdown } kind = Kind::Exec;
+  std::uint64_t seq = 0;  // execs: ExecRequest::seq; reset and configure: an answer's key
+  ExecRequest exec;
+  ConfigureRequest configure;
+};
+
 enum class ExecStatus { Ok, Error, Interrupted, Timeout };
 enum class InterruptHow { None, Cancelled, KeyboardInterrupt };
 enum class InterruptReason { Interrupt, Timeout };

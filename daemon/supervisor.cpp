@@ -202,13 +202,21 @@ class Supervisor::Impl {
     peer.setOnBadMessage([id](const rpc::BadMessage& bad) {
       spdlog::error("worker {} sent a bad message: {}", id, bad.error.message);
     });
+    auto& lane = w->proc->lane();
+    lane.setOnClosed([this, id](int) {
+      if (Worker* x = worker(id); x && x->proc->running()) x->proc->kill(SIGKILL);
+    });
+    lane.setOnBadMessage([id](const rpc::BadMessage& bad) {
+      spdlog::error("worker {} sent a bad message on its exec lane: {}", id, bad.error.message);
+    });
+    lane.dispatcher().onNotification("worker/execStarted", [this, id](const Json& p) { onExecStarted(id, p); });
     auto& d = peer.dispatcher();
     d.onNotification("worker/ready", [this, id](const Json& p) { onWorkerReady(id, p); });
-    d.onNotification("worker/execStarted", [this, id](const Json& p) { onExecStarted(id, p); });
     d.onNotification("$/cancelRequest", [this, id](const Json& p) { onWorkerCancelledInput(id, p); });
     d.onRequest("input", [this, id](const Json& p, rpc::ReplyOnce reply) { onWorkerInput(id, p, std::move(reply)); });
     if (outputPaused_) w->proc->pauseOutput();
     peer.start();
+    lane.start();
     spdlog::debug("worker {} started, pid {}", id, w->proc->pid());
     Worker* raw = w.get();
     workers_.emplace(id, std::move(w));
@@ -293,7 +301,7 @@ class Supervisor::Impl {
     if (s.cwd) params["cwd"] = *s.cwd;
     const std::uint64_t id = w->id;
     const std::string name = s.name;
-    w->proc->peer().request("worker/configure", params, [this, id, name](rpc::Response&& r) {
+    w->proc->lane().request("worker/configure", params, [this, id, name](rpc::Response&& r) {
       onConfigured(name, id, std::move(r));
     });
     for (auto& e : s.execs)
@@ -305,7 +313,7 @@ class Supervisor::Impl {
     if (!s || s->workerId != wid) return;
     if (r.error) {
       Worker* w = worker(wid);
-      if (!w || !w->proc->running() || w->proc->peer().closed()) return;  // it died: onWorkerExit decides
+      if (!w || !w->proc->running() || w->proc->lane().closed()) return;  // it died: onWorkerExit decides
       const std::string message = "cannot start session \"" + name + "\" (" + rpc::toString(s->backend) +
                                   "): " + r.error->message;
       spdlog::warn("{}", message);
@@ -353,7 +361,7 @@ class Supervisor::Impl {
     for (auto& e : s.execs) {
       if (first && e->sentTo != 0) {
         answerDied(s, *e, why);
-      } else {
+      } else if (e->reply.pending()) {
         e->reply.error(rpc::ErrorCode::RequestCancelled, why);
         resolveInterrupts(*e, true, rpc::InterruptHow::cancelled);
       }
@@ -375,7 +383,7 @@ class Supervisor::Impl {
     e.startedAt = Clock::now();
     const std::uint64_t wid = w->id, seq = e.seq;
     const std::string name = s.name;
-    w->proc->peer().request("exec", e.params, [this, name, wid, seq](rpc::Response&& r) {
+    w->proc->lane().request("exec", e.params, [this, name, wid, seq](rpc::Response&& r) {
       onExecResponse(name, wid, seq, std::move(r));
     });
   }
@@ -399,9 +407,14 @@ class Supervisor::Impl {
     auto s = findSession(name);
     if (!s || s->workerId != wid) return;
     Worker* w = worker(wid);
-    if (r.error && (!w || w->proc->peer().closed() || !w->proc->running())) return;  // death answers it
+    if (r.error && (!w || w->proc->lane().closed() || !w->proc->running())) return;  // death answers it
     ExecEntry* e = findExec(*s, seq);
     if (!e) return;
+    if (!e->reply.pending()) {  // cancelled while queued: answered already
+      removeExec(*s, seq);
+      updateBusy(*s);
+      return;
+    }
     if (w) drainWorkerOutput(*w);  // fd-level output of this exec comes before its answer
     if (r.error) {
       e->reply.error(r.error->code, r.error->message);
@@ -430,6 +443,7 @@ class Supervisor::Impl {
 
   // The answer of an exec whose worker died under it.
   void answerDied(Session& s, ExecEntry& e, const std::string& why) {
+    if (!e.reply.pending()) return;
     const char* status = !e.reason                                   ? "error"
                          : *e.reason == core::InterruptReason::Timeout ? "timeout"
                                                                      : "interrupted";
@@ -609,7 +623,7 @@ class Supervisor::Impl {
     spdlog::debug("worker {} ready after {:.1f} ms", wid,
                   std::chrono::duration<double, std::milli>(Clock::now() - w->proc->spawned).count());
     (void)params;
-    if (wid == spareId_) w->proc->peer().notify("worker/preload", nullptr);
+    if (wid == spareId_) w->proc->lane().notify("worker/preload", nullptr);
   }
 
   void onWorkerInput(std::uint64_t wid, const Json& params, rpc::ReplyOnce reply) {
@@ -619,7 +633,9 @@ class Supervisor::Impl {
     }
     auto shared = std::make_shared<rpc::ReplyOnce>(std::move(reply));
     const Json linkId = shared->id();
-    const rpc::Id clientId = client_->request("input", params, [this, shared, wid, linkId](rpc::Response&& r) {
+    Json request = params;
+    if (Worker* w = worker(wid); w && w->session.lock()) request["session"] = w->session.lock()->name;
+    const rpc::Id clientId = client_->request("input", request, [this, shared, wid, linkId](rpc::Response&& r) {
       forgetInput(wid, linkId);
       if (r.result) {
         (*shared)(*r.result);
@@ -659,7 +675,8 @@ class Supervisor::Impl {
     auto it = workers_.find(wid);
     if (it == workers_.end()) return;
     Worker* w = it->second.get();
-    w->proc->peer().readAvailable();  // answers it sent before it ended
+    w->proc->lane().readAvailable();  // answers it sent before it ended
+    w->proc->peer().readAvailable();
     auto s = w->session.lock();
     drainWorkerOutput(*w);
     // Input requests it had asked the client are void now.
@@ -699,6 +716,7 @@ class Supervisor::Impl {
       answerDied(s, *s.execs.front(), why);
       s.execs.pop_front();
     }
+    std::erase_if(s.execs, [](const auto& e) { return !e->reply.pending(); });  // cancelled ones
     for (auto& e : s.execs) {
       e->sentTo = 0;  // sent again to the new worker
       e->started = false;
@@ -765,8 +783,10 @@ class Supervisor::Impl {
     });
   }
 
-  // Passes a request on to the session's worker and its answer back.
-  void forward(const std::string& session, const std::string& method, const Json& params, rpc::ReplyOnce reply) {
+  // Passes a request on to the session's worker and its answer back: on the control link,
+  // or (`onLane`) in order with the session's execs.
+  void forward(const std::string& session, const std::string& method, const Json& params, rpc::ReplyOnce reply,
+               bool onLane = false) {
     auto s = sessionFor(session);
     Worker* w = worker(s->workerId);
     if (!w) {
@@ -774,7 +794,8 @@ class Supervisor::Impl {
       return;
     }
     auto shared = std::make_shared<rpc::ReplyOnce>(std::move(reply));
-    w->proc->peer().request(method, params, [shared, session](rpc::Response&& r) {
+    rpc::Peer& link = onLane ? w->proc->lane() : w->proc->peer();
+    link.request(method, params, [shared, session](rpc::Response&& r) {
       if (r.result) {
         (*shared)(*r.result);
       } else if (r.error && r.error->code == rpc::ErrorCode::InternalError &&
@@ -852,7 +873,7 @@ class Supervisor::Impl {
       forward(p.session, "variables", Json::object(), std::move(reply));
     });
     on<rpc::SessionParams>("reset", [this](const rpc::SessionParams& p, rpc::ReplyOnce reply) {
-      forward(p.session, "reset", Json::object(), std::move(reply));
+      forward(p.session, "reset", Json::object(), std::move(reply), /*onLane=*/true);
     });
     on<rpc::ExecParams>("exec", [this](const rpc::ExecParams& p, rpc::ReplyOnce reply) { exec(p, std::move(reply)); });
     on<rpc::InterruptParams>("interrupt", [this](const rpc::InterruptParams& p, rpc::ReplyOnce reply) {
@@ -916,7 +937,7 @@ class Supervisor::Impl {
     for (auto& e : s.execs) {
       if (first && e->sentTo != 0) {
         answerDied(s, *e, why);
-      } else {
+      } else if (e->reply.pending()) {
         e->reply.error(rpc::ErrorCode::RequestCancelled, why);
         resolveInterrupts(*e, true, rpc::InterruptHow::cancelled);
       }
@@ -951,8 +972,11 @@ class Supervisor::Impl {
 
   void interrupt(const rpc::InterruptParams& p, rpc::ReplyOnce reply) {
     auto s = findSession(p.session);
-    if (!s || s->execs.empty()) return reply(Json(rpc::InterruptResult{false, rpc::InterruptHow::none}));
-    ExecEntry& e = *s->execs.front();
+    // The running exec: the oldest not answered (one cancelled while queued is answered).
+    auto running = s ? std::find_if(s->execs.begin(), s->execs.end(), [](const auto& e) { return e->reply.pending(); })
+                     : decltype(s->execs.begin()){};
+    if (!s || running == s->execs.end()) return reply(Json(rpc::InterruptResult{false, rpc::InterruptHow::none}));
+    ExecEntry& e = **running;
     if (e.sentTo == 0) {  // its worker is still starting: it never ran
       e.reason = core::InterruptReason::Interrupt;
       Json result{{"execCount", s->lastExecCount},
@@ -962,7 +986,7 @@ class Supervisor::Impl {
                   {"awaited", false}};
       e.reply(result);
       resolveInterrupts(e, true, rpc::InterruptHow::cancelled);
-      s->execs.pop_front();
+      s->execs.erase(running);
       reply(Json(rpc::InterruptResult{true, rpc::InterruptHow::cancelled}));
       updateBusy(*s);
       return;
@@ -989,8 +1013,10 @@ class Supervisor::Impl {
           updateBusy(*s);
         } else if (i == 0) {
           interruptExec(*s, e, core::InterruptReason::Interrupt, 2000);
-        } else if (Worker* w = worker(e.sentTo)) {
-          w->proc->peer().notify("worker/cancel", Json{{"seq", e.seq}});
+        } else if (e.reply.pending()) {
+          // Answered now; the worker drops it when it gets there, and its word then is ignored.
+          e.reply.error(rpc::ErrorCode::RequestCancelled, "the exec was cancelled before it started");
+          if (Worker* w = worker(e.sentTo)) w->proc->peer().notify("worker/cancel", Json{{"seq", e.seq}});
         }
         return;
       }
@@ -1008,7 +1034,7 @@ class Supervisor::Impl {
     exiting_ = true;
     for (auto& [name, s] : sessions_) {
       for (auto& e : s->execs) {
-        e->reply.error(rpc::ErrorCode::RequestCancelled, "the daemon is shutting down");
+        if (e->reply.pending()) e->reply.error(rpc::ErrorCode::RequestCancelled, "the daemon is shutting down");
         resolveInterrupts(*e, false, rpc::InterruptHow::none);
       }
       s->execs.clear();
@@ -1019,7 +1045,7 @@ class Supervisor::Impl {
     inputs_.clear();
     for (auto& [id, w] : workers_) {
       if (!w->proc->running()) continue;
-      w->proc->peer().request("shutdown", nullptr, [](rpc::Response&&) {});
+      w->proc->lane().request("shutdown", nullptr, [](rpc::Response&&) {});
     }
     stopTimer_ = rpc::UvHandle<uv_timer_t>(uv_timer_init, &loop_);
     stopTimer_->data = this;

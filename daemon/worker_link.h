@@ -2,19 +2,24 @@
 // client link, with the methods below. Notifications a worker sends for the client
 // (output, display) are already in the client's form and pass through verbatim.
 //
-//   supervisor -> worker requests
+// Two links per worker. The exec lane (fd 5 in the worker) is read and written only by
+// the worker's main thread, so an exec costs no thread hand-off inside the worker:
+//   supervisor -> worker requests, in order
 //     worker/configure {session, backend, syncInLoop, cwd?, input}  -> {pid}
 //     exec {seq, code, mode, filename?, silent, requestId, timeoutMs?} -> ExecResult + interruptedHow?
+//     reset -> null;  shutdown -> null (the worker then exits)
+//   supervisor -> worker notifications: worker/preload (a spare warms up)
+//   worker -> supervisor notifications: worker/execStarted {seq, execCount} (timed execs)
+// The control link (fd 3) is the I/O thread's, answered whatever the main thread does:
+//   supervisor -> worker requests
 //     compile / needsAwait {code, mode?}, complete / inspect {code, cursor}, variables {}
-//     reset {seq} -> null
 //     interrupt {seq, reason: "interrupt"|"timeout"} -> {outcome: "signalled"|"dequeued"|"notRunning"}
-//     shutdown -> null (the worker then exits)
 //   supervisor -> worker notifications
-//     worker/cancel {seq}: drop a queued exec (its exec request is answered -32800)
+//     worker/cancel {seq}: drop a queued exec (answered -32800 on the lane when reached)
 //   worker -> supervisor
-//     worker/ready {pid, backends}; worker/execStarted {seq} (execs with a timeout);
-//     output, display (verbatim for the client); input request {session, requestId,
-//     prompt, password} -> {value}; $/cancelRequest {id} when input() stopped waiting
+//     worker/ready {pid, backends}; input request {requestId, prompt, password} -> {value};
+//     $/cancelRequest {id} when input() stopped waiting; output and display come as frames
+//     in the fd 1/2 pipes (output_frames.h), or as notifications without them
 #pragma once
 
 #include "core/types.h"
@@ -24,6 +29,7 @@ namespace asyncode::daemon {
 
 inline constexpr int kWorkerChannelFd = 3;  // the socketpair end in a worker
 inline constexpr int kWorkerLogFd = 4;      // the daemon's stderr, for the worker's logs
+inline constexpr int kWorkerLaneFd = 5;     // the exec lane: jobs and their answers (main thread)
 
 // The key under which a worker's exec answer says how an interrupt reached the exec.
 inline constexpr const char* kInterruptedHowKey = "interruptedHow";

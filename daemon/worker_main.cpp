@@ -1,6 +1,7 @@
 #include "daemon/worker_main.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
@@ -23,6 +24,7 @@
 #include "core/engine.h"
 #include "daemon/output_frames.h"
 #include "daemon/worker_link.h"
+#include "rpc/framing.h"
 #include "rpc/peer.h"
 #include "rpc/protocol.h"
 #include "rpc/uv_handle.h"
@@ -115,6 +117,151 @@ void decode(const Json& j, ConfigureParams& out, const std::string& path) {
       .optional("cwd", out.cwd)
       .optionalOr("input", out.input);
 }
+
+// The exec lane (fd kWorkerLaneFd), used only by the main thread: jobs from the
+// supervisor in, their answers out, with no other thread in between.
+class JobLaneImpl final : public core::JobLane {
+ public:
+  JobLaneImpl(int fd, core::Engine& engine) : fd_(fd), engine_(engine) {
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+  }
+
+  [[nodiscard]] int fd() const override { return fd_; }
+
+  void read(std::deque<core::Job>& out) override {
+    char buf[65536];
+    while (!ended_) {
+      const ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n > 0) {
+        decoder_.feed(
+            std::string_view(buf, static_cast<std::size_t>(n)), [&](std::string&& body) { onBody(body, out); },
+            [](const rpc::FrameError& e) { spdlog::error("exec lane: {}", e.message); });
+      } else if (n == 0) {
+        ended_ = true;  // the supervisor is gone: the control link's end kills this process
+      } else if (errno != EINTR) {
+        return;  // EAGAIN: all read
+      }
+    }
+  }
+
+  void execStarted(std::uint64_t seq, std::optional<int> count) override {
+    Json params{{"seq", seq}};
+    if (count) params["execCount"] = *count;
+    write(rpc::serializeNotification("worker/execStarted", params));
+  }
+
+  void execDone(const core::ExecOutcome& outcome) override {
+    if (outcome.execCount) lastCount_ = *outcome.execCount;
+    auto id = takeId(outcome.seq);
+    if (id) write(rpc::serializeResult(*id, toJson(outcome, lastCount_)));
+  }
+
+  void execCancelled(std::uint64_t seq) override {
+    if (auto id = takeId(seq))
+      write(rpc::serializeError(*id, rpc::Error{rpc::ErrorCode::RequestCancelled,
+                                                "the exec was cancelled before it started", std::nullopt}));
+  }
+
+  void jobDone(std::uint64_t seq, const std::optional<std::string>& error) override {
+    auto id = takeId(seq);
+    if (!id) return;
+    if (error) {
+      write(rpc::serializeError(*id, rpc::Error{rpc::ErrorCode::InvalidParams, *error, std::nullopt}));
+    } else {
+      write(rpc::serializeResult(*id, configures_.erase(seq) ? Json{{"pid", ::getpid()}} : Json(nullptr)));
+    }
+  }
+
+ private:
+  void onBody(const std::string& body, std::deque<core::Job>& out) {
+    auto parsed = rpc::parseMessage(body);
+    auto* message = std::get_if<rpc::Message>(&parsed);
+    if (!message) return spdlog::error("exec lane: {}", std::get<rpc::BadMessage>(parsed).error.message);
+    try {
+      if (auto* r = std::get_if<rpc::Request>(message)) return onRequest(*r, out);
+      if (auto* n = std::get_if<rpc::Notification>(message); n && n->method == "worker/preload")
+        out.push_back(core::Job{core::Job::Kind::Preload, 0, {}, {}});
+    } catch (const std::exception& e) {
+      if (auto* r = std::get_if<rpc::Request>(message))
+        write(rpc::serializeError(r->id, rpc::Error{rpc::ErrorCode::InvalidParams, e.what(), std::nullopt}));
+    }
+  }
+
+  void onRequest(const rpc::Request& r, std::deque<core::Job>& out) {
+    core::Job job;
+    if (r.method == "exec") {
+      auto p = rpc::decodeAs<ExecParamsLink>(r.params);
+      job.kind = core::Job::Kind::Exec;
+      job.seq = p.seq;
+      job.exec.seq = p.seq;
+      job.exec.code = std::move(p.exec.code);
+      job.exec.mode = coreMode(p.exec.mode);
+      job.exec.filename = std::move(p.exec.filename);
+      job.exec.silent = p.exec.silent;
+      job.exec.ownerTag = rpc::dumpJson(p.requestId);
+      job.exec.announceStart = p.exec.timeoutMs.has_value();  // the supervisor times it from its start
+    } else if (r.method == "worker/configure") {
+      const auto p = rpc::decodeAs<ConfigureParams>(r.params);
+      engine_.setInputEnabled(p.input);
+      job.kind = core::Job::Kind::Configure;
+      job.seq = nextJob_++;
+      job.configure = core::ConfigureRequest{p.backend, p.syncInLoop, p.cwd};
+      configures_.insert(job.seq);
+    } else if (r.method == "reset") {
+      job.kind = core::Job::Kind::Reset;
+      job.seq = nextJob_++;
+    } else if (r.method == "shutdown") {
+      write(rpc::serializeResult(r.id, nullptr));
+      out.push_back(core::Job{core::Job::Kind::Shutdown, 0, {}, {}});
+      return;
+    } else {
+      write(rpc::serializeError(r.id, rpc::Error{rpc::ErrorCode::MethodNotFound, "not on the exec lane: " + r.method,
+                                                 std::nullopt}));
+      return;
+    }
+    ids_[job.seq] = r.id;
+    out.push_back(std::move(job));
+  }
+
+  std::optional<rpc::Id> takeId(std::uint64_t seq) {
+    auto it = ids_.find(seq);
+    if (it == ids_.end()) return std::nullopt;
+    rpc::Id id = std::move(it->second);
+    ids_.erase(it);
+    return id;
+  }
+
+  // One whole frame; waits while the socket is full (the supervisor reads it promptly).
+  void write(const std::string& body) {
+    const std::string frame = rpc::encodeFrame(body);
+    const char* p = frame.data();
+    std::size_t n = frame.size();
+    while (n > 0) {
+      const ssize_t w = ::write(fd_, p, n);
+      if (w > 0) {
+        p += w;
+        n -= static_cast<std::size_t>(w);
+      } else if (w < 0 && errno == EAGAIN) {
+        pollfd pf{fd_, POLLOUT, 0};
+        ::poll(&pf, 1, 1000);
+      } else if (w < 0 && errno == EINTR) {
+        continue;
+      } else {
+        return;  // the supervisor is gone
+      }
+    }
+  }
+
+  int fd_;
+  core::Engine& engine_;
+  rpc::FrameDecoder decoder_;
+  bool ended_ = false;
+  std::map<std::uint64_t, rpc::Id> ids_;  // job seq -> the lane request's id
+  std::set<std::uint64_t> configures_;
+  // Reset and configure jobs are keyed from the top of the range, away from exec seqs.
+  std::uint64_t nextJob_ = std::uint64_t{1} << 62;
+  int lastCount_ = 0;
+};
 
 class WorkerIo {
  public:
@@ -239,27 +386,6 @@ class WorkerIo {
 
   void bindHandlers() {
     auto& d = peer_->dispatcher();
-    d.onRequest("worker/configure", [this](const Json& params, rpc::ReplyOnce reply) {
-      const auto p = rpc::decodeAs<ConfigureParams>(params);
-      session_ = p.session;
-      engine_.setInputEnabled(p.input);
-      const std::uint64_t seq = nextJob_++;
-      jobs_.emplace(seq, std::move(reply));
-      engine_.submitConfigure(seq, core::ConfigureRequest{p.backend, p.syncInLoop, p.cwd});
-    });
-    d.onRequest("exec", [this](const Json& params, rpc::ReplyOnce reply) {
-      auto p = rpc::decodeAs<ExecParamsLink>(params);
-      core::ExecRequest r;
-      r.seq = p.seq;
-      r.code = std::move(p.exec.code);
-      r.mode = coreMode(p.exec.mode);
-      r.filename = std::move(p.exec.filename);
-      r.silent = p.exec.silent;
-      r.ownerTag = rpc::dumpJson(p.requestId);
-      r.announceStart = p.exec.timeoutMs.has_value();  // the supervisor times it from its start
-      execs_.emplace(p.seq, PendingExec{std::move(reply), r.announceStart});
-      engine_.submitExec(std::move(r));
-    });
     d.onRequest("compile", [this](const Json& params, rpc::ReplyOnce reply) {
       auto p = rpc::decodeAs<rpc::CompileParams>(params);
       onService(std::move(reply), [this, p] {
@@ -303,11 +429,6 @@ class WorkerIo {
         return Json{{"variables", std::move(vars)}};
       });
     });
-    d.onRequest("reset", [this](const Json&, rpc::ReplyOnce reply) {
-      const std::uint64_t seq = nextJob_++;
-      jobs_.emplace(seq, std::move(reply));
-      engine_.submitReset(seq);
-    });
     d.onRequest("interrupt", [this](const Json& params, rpc::ReplyOnce reply) {
       std::int64_t seq = 0;
       std::string reason = "interrupt";
@@ -326,16 +447,7 @@ class WorkerIo {
     d.onNotification("worker/cancel", [this](const Json& params) {
       std::int64_t seq = 0;
       rpc::ObjectMapper(params, "params").required("seq", seq);
-      if (!engine_.removeQueued(static_cast<std::uint64_t>(seq))) return;
-      auto it = execs_.find(static_cast<std::uint64_t>(seq));
-      if (it == execs_.end()) return;
-      it->second.reply.error(rpc::ErrorCode::RequestCancelled, "the exec was cancelled before it started");
-      execs_.erase(it);
-    });
-    d.onNotification("worker/preload", [this](const Json&) { engine_.submitPreload(); });
-    d.onRequest("shutdown", [this](const Json&, rpc::ReplyOnce reply) {
-      engine_.submitShutdown();
-      reply(nullptr);
+      engine_.removeQueued(static_cast<std::uint64_t>(seq));  // answered on the lane when reached
     });
   }
 
@@ -373,11 +485,6 @@ class WorkerIo {
       if (backlog_.empty()) {
         if (engine_.outbox().empty() || (!closing_ && peer_->pendingBytes() >= kWriteHighWater)) return;
         auto events = engine_.outbox().take(core::Outbox::kChunk * 2);
-        // An exec that started and ended within one batch needs no start notice: its
-        // answer carries its count, and the supervisor has no timeout to arm for it.
-        finishedInBatch_.clear();
-        for (const auto& e : events)
-          if (const auto* done = std::get_if<core::ExecDoneEvent>(&e)) finishedInBatch_.insert(done->outcome.seq);
         for (auto& e : events) backlog_.push_back(std::move(e));
       }
       while (!backlog_.empty() && frames_.empty()) {
@@ -446,25 +553,14 @@ class WorkerIo {
     engine_.outbox().markDelivered(e.seq);
   }
 
-  void onEvent(core::ExecStartedEvent& e) {
-    const auto it = execs_.find(e.seq);
-    if (it == execs_.end() || !it->second.timed || finishedInBatch_.count(e.seq)) return;
-    Json params{{"seq", e.seq}};
-    if (e.execCount) params["execCount"] = *e.execCount;
-    peer_->notify("worker/execStarted", params);
-  }
-
-  void onEvent(core::ExecDoneEvent& e) {
-    stopEscalation(e.outcome.seq);
-    if (e.outcome.execCount) lastCount_ = *e.outcome.execCount;
-    auto it = execs_.find(e.outcome.seq);
-    if (it == execs_.end()) return;
-    it->second.reply(toJson(e.outcome, lastCount_));
-    execs_.erase(it);
-  }
+  // Execs are started and answered on the lane (JobLaneImpl): these come only from an
+  // engine without one.
+  static void onEvent(core::ExecStartedEvent&) {}
+  static void onEvent(core::ExecDoneEvent&) {}
 
   void onEvent(core::InputRequestEvent& e) {
-    Json params{{"session", session_}, {"prompt", e.prompt}, {"password", e.password},
+    // The supervisor adds "session".
+    Json params{{"prompt", e.prompt}, {"password", e.password},
                 {"requestId", e.owner ? Json::parse(e.owner->tag, nullptr, false) : Json(nullptr)}};
     const std::uint64_t inputId = e.inputId;
     const rpc::Id linkId = peer_->request("input", params, [this, inputId](rpc::Response&& r) {
@@ -487,27 +583,12 @@ class WorkerIo {
     inputs_.erase(it);
   }
 
-  void onEvent(core::JobDoneEvent& e) {
-    auto it = jobs_.find(e.seq);
-    if (it == jobs_.end()) return;
-    if (e.error) {
-      it->second.error(rpc::ErrorCode::InvalidParams, *e.error);
-    } else if (it->second.method() == "worker/configure") {
-      it->second(Json{{"pid", ::getpid()}});
-    } else {
-      it->second(nullptr);
-    }
-    jobs_.erase(it);
-  }
+  static void onEvent(core::JobDoneEvent&) {}
 
   void onEvent(core::ReadyEvent& e) {
     peer_->notify("worker/ready", Json{{"pid", ::getpid()}, {"backends", e.backends}});
   }
 
-  struct PendingExec {
-    rpc::ReplyOnce reply;
-    bool timed = false;
-  };
   struct PendingFrame {
     int pipe;                // 0: fd 1, 1: fd 2
     std::string bytes;
@@ -528,14 +609,9 @@ class WorkerIo {
   std::vector<std::function<void()>> posted_;
   WorkQueue service_;
   std::string session_;
-  std::map<std::uint64_t, PendingExec> execs_;
-  std::map<std::uint64_t, rpc::ReplyOnce> jobs_;
-  std::uint64_t nextJob_ = 1;
   std::map<std::uint64_t, rpc::Id> inputs_;
   std::set<std::uint64_t> escalating_;
-  std::set<std::uint64_t> finishedInBatch_;
   rpc::UvHandle<uv_timer_t> escalationTimer_;
-  int lastCount_ = 0;
   bool closing_ = false;
   std::thread thread_;
 };
@@ -564,6 +640,11 @@ int runWorker(const WorkerOptions& options) {
   core::EngineConfig config;
   config.executable = options.executable;
   core::Engine engine(config);
+  std::optional<JobLaneImpl> lane;
+  if (::fcntl(kWorkerLaneFd, F_GETFD) >= 0) {
+    lane.emplace(kWorkerLaneFd, engine);
+    engine.setLane(&*lane);
+  }
   WorkerIo io(engine, pipes, magic);
   io.start();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);

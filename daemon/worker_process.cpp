@@ -38,6 +38,9 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     throw std::system_error(errno, std::generic_category(), "socketpair");
   rpc::UniqueFd channel(sv[0]), childChannel(sv[1]);
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    throw std::system_error(errno, std::generic_category(), "socketpair");
+  rpc::UniqueFd lane(sv[0]), childLane(sv[1]);
 
   std::vector<std::string> args = {spec.self,         "--worker",
                                    "--log-level",     spec.logLevel,
@@ -65,7 +68,7 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
     envp.push_back(nullptr);
   }
 
-  uv_stdio_container_t stdio[5];
+  uv_stdio_container_t stdio[6];
   stdio[0].flags = UV_IGNORE;  // /dev/null: input() goes through the protocol
   stdio[1].flags = UV_INHERIT_FD;
   stdio[1].data.fd = outWrite.get();
@@ -75,13 +78,15 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
   stdio[kWorkerChannelFd].data.fd = childChannel.get();
   stdio[kWorkerLogFd].flags = UV_INHERIT_FD;
   stdio[kWorkerLogFd].data.fd = STDERR_FILENO;
+  stdio[kWorkerLaneFd].flags = UV_INHERIT_FD;
+  stdio[kWorkerLaneFd].data.fd = childLane.get();
 
   uv_process_options_t options{};
   options.exit_cb = &WorkerProcess::onProcessExit;
   options.file = spec.self.c_str();
   options.args = argv.data();
   options.env = envp.empty() ? nullptr : envp.data();
-  options.stdio_count = 5;
+  options.stdio_count = 6;
   options.stdio = stdio;
   options.flags = UV_PROCESS_DETACHED;  // a process group of its own: kill(-pid) reaches its children
 
@@ -97,12 +102,15 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
   outWrite.reset();
   errWrite.reset();
   childChannel.reset();
+  childLane.reset();
   outFd_ = outRead.get();
   errFd_ = errRead.get();
   channelFd_ = channel.get();
   out_ = std::make_unique<rpc::FdStream>(loop, outRead.release());
   err_ = std::make_unique<rpc::FdStream>(loop, errRead.release());
   peer_ = std::make_unique<rpc::Peer>(loop, channel.release(), channelFd_, rpc::FrameLimits{std::size_t{1} << 30, 8192});
+  const int laneFd = lane.get();
+  lane_ = std::make_unique<rpc::Peer>(loop, lane.release(), laneFd, rpc::FrameLimits{std::size_t{1} << 30, 8192});
   auto onEnd = [](int) {};
   out_->startReading([this](std::string_view b) { callbacks_.onOutput(core::Stream::Stdout, b); }, onEnd);
   err_->startReading([this](std::string_view b) { callbacks_.onOutput(core::Stream::Stderr, b); }, onEnd);

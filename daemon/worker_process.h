@@ -50,7 +50,8 @@ class WorkerProcess {
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;
 
-  rpc::Peer& peer() { return *peer_; }
+  rpc::Peer& peer() { return *peer_; }  // the control link (the worker's I/O thread)
+  rpc::Peer& lane() { return *lane_; }  // the exec lane (the worker's main thread)
   [[nodiscard]] int pid() const { return pid_; }
   [[nodiscard]] const ExitStatus& status() const { return status_; }
   [[nodiscard]] bool running() const { return status_.kind == ExitStatus::Kind::Running; }
@@ -59,6 +60,8 @@ class WorkerProcess {
   void kill(int sig);
   // Reads the output pipes until they are empty, now.
   void drainOutput();
+  // Reading of the output pipes and of the control link stops while the client is slow
+  // (user code then blocks on write); the lane's answers, which are small, go on.
   void pauseOutput();
   void resumeOutput();
 
@@ -73,6 +76,7 @@ class WorkerProcess {
   int pid_ = 0;
   ExitStatus status_;
   std::unique_ptr<rpc::Peer> peer_;
+  std::unique_ptr<rpc::Peer> lane_;
   std::unique_ptr<rpc::FdStream> out_;
   std::unique_ptr<rpc::FdStream> err_;
   int outFd_ = -1;

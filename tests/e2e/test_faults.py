@@ -322,7 +322,7 @@ def test_a_child_holding_the_captured_fds_neither_delays_worker_died_nor_outlive
     assert_each_request_answered_once(d)
 
 
-FDS_PER_WORKER = 3  # the daemon's ends of a worker's stdout and stderr pipes and of its link
+FDS_PER_WORKER = 4  # the daemon's ends of a worker's stdout and stderr pipes, its link and its exec lane
 
 
 def assert_no_fd_leak(d, fixed: int) -> None:

@@ -255,7 +255,7 @@ def settle(d, workers: int, timeout: float = 10.0) -> int:
     return n
 
 
-FDS_PER_WORKER = 3  # the daemon's ends of a worker's stdout and stderr pipes and of its link
+FDS_PER_WORKER = 4  # the daemon's ends of a worker's stdout and stderr pipes, its link and its exec lane
 
 
 @pytest.mark.slow
