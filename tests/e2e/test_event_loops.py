@@ -4,6 +4,7 @@ a session nursery), who owns output, and output flow with a slow client."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -431,4 +432,5 @@ def test_20_mb_printed_to_a_slow_client_arrive_complete_while_the_daemon_stays_s
     assert got[-2] == "%08d %s" % (lines - 1, "y" * 90)
     assert all(line.startswith("%08d " % i) for i, line in enumerate(got[:-1]))
     print("daemon VmRSS peak %.1f MB while 20 MB went through" % (peak[0] / 1024))
-    assert peak[0] < 100 * 1024, peak[0]
+    if "ASAN_OPTIONS" not in os.environ:  # under ASan, RSS is its shadow memory and quarantine
+        assert peak[0] < 100 * 1024, peak[0]
