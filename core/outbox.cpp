@@ -40,9 +40,11 @@ void Outbox::write(Stream stream, const OwnerPtr& owner, std::string_view text) 
         if (n == 0) n = text.size() < kChunk ? text.size() : kChunk;  // not UTF-8 at all: cut anyway
       }
       last->text.append(text.substr(0, n));
-      last->seq = appended_;
       outputBytes_ += n;
       text.remove_prefix(n);
+      // Delivering this chunk completes this write only when it holds the write's end;
+      // an earlier chunk of a write split in several must not say it was delivered.
+      if (text.empty()) last->seq = appended_;
     }
   }
   wake(needed);

@@ -243,3 +243,21 @@ TEST_CASE("An empty write to an empty outbox does not notify", "[outbox]") {
   CHECK(box.empty());
   CHECK(notified == 0);
 }
+
+TEST_CASE("A write split in several chunks is delivered only with its last chunk", "[outbox]") {
+  asyncode::core::Outbox box;
+  const std::string big(asyncode::core::Outbox::kChunk * 2 + 10, 'x');
+  box.write(asyncode::core::Stream::Stdout, nullptr, "small");
+  box.write(asyncode::core::Stream::Stdout, nullptr, big);
+  const auto events = box.take(std::size_t(-1));
+  REQUIRE(events.size() == 3);
+  std::vector<std::uint64_t> seqs;
+  for (const auto& e : events) seqs.push_back(std::get<asyncode::core::OutputEvent>(e).seq);
+  // the first chunk completes the first write only; the second completes none; the third the big one
+  CHECK(seqs == std::vector<std::uint64_t>{1, 0, 2});
+  CHECK(box.appended() == 2);
+  box.markDelivered(1);
+  CHECK_FALSE(box.waitDelivered(2, std::chrono::milliseconds(1)));
+  box.markDelivered(2);
+  CHECK(box.waitDelivered(2, std::chrono::milliseconds(1)));
+}
