@@ -260,16 +260,26 @@ class Engine:
         self._finish(st, STATUS_OK, result, None)
 
     async def _run_async(self, st):
-        """The exec's task: never raises, so that nothing escapes into the loop."""
+        """The exec's task: never raises, so that nothing escapes into the loop. in_user is
+        set only while the exec's own code (and what it calls) runs in it."""
         value = None
         try:
             for code, is_tail in st.units:
-                r = eval(code, self.ns)
-                if code.co_flags & CO_COROUTINE:
-                    r = await r
+                st.in_user = True
+                try:
+                    r = eval(code, self.ns)
+                    if code.co_flags & CO_COROUTINE:
+                        r = await r
+                finally:
+                    st.in_user = False
                 if is_tail:
                     value = r
-            return STATUS_OK, self._result(value), None
+            st.in_user = True  # repr() of the result is user code too
+            try:
+                result = self._result(value)
+            finally:
+                st.in_user = False
+            return STATUS_OK, result, None
         except BaseException as e:  # noqa: B902
             return self._classify(st, e)
 
@@ -344,7 +354,7 @@ class Engine:
                 raise KeyboardInterrupt
             st.deferred = True
             return
-        if (self.backend.exec_running_now(st) and frame is not None
+        if (st.in_user and self.backend.exec_running_now(st) and frame is not None
                 and not errors.is_machinery_file(frame.f_code.co_filename)
                 and not self.backend.ki_protected()):
             st.how = HOW_KEYBOARD_INTERRUPT
