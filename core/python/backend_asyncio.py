@@ -97,6 +97,8 @@ class AsyncioBackend(Backend):
                 outcome = t.result()
             self.engine.async_exec_done(st, outcome)
         task.add_done_callback(done)
+        if st.cancel_requested:  # interrupted before its task existed
+            task.cancel()
 
     def cancel_exec_soon(self, st):
         task = st.handle

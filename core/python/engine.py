@@ -202,6 +202,9 @@ class Engine:
         st.awaited = any(c.co_flags & CO_COROUTINE for c, _ in st.units)
         if st.awaited:
             st.kind = "async"
+            if st.deferred:  # interrupted while the engine compiled: cancelled as it starts
+                st.cancel_requested = True
+                st.how = HOW_CANCELLED
             if isinstance(self.backend, IdleBackend):
                 import asyncio  # noqa: F401 - the hook makes the session's loop
                 self._use_asyncio()
@@ -359,11 +362,12 @@ class Engine:
                 and not self.backend.ki_protected()):
             st.how = HOW_KEYBOARD_INTERRUPT
             raise KeyboardInterrupt
-        if not st.cancel_requested:
-            st.cancel_requested = True  # a task not started yet is cancelled when it starts
-            if st.how == HOW_NONE:
-                st.how = HOW_CANCELLED
-            self.backend.cancel_exec_soon(st)
+        # Cancel (again at each repeated signal: harmless, and a task that did not exist
+        # at the first one exists now); a task not made yet is cancelled when it is.
+        st.cancel_requested = True
+        if st.how == HOW_NONE:
+            st.how = HOW_CANCELLED
+        self.backend.cancel_exec_soon(st)
 
 
 def _blank(code):

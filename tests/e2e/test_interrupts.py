@@ -144,6 +144,21 @@ def test_the_first_await_of_a_fresh_session_is_cancelled_too(spawn, spares):
     assert result_text(d.exec("6 * 7")) == "42"
 
 
+@pytest.mark.parametrize("delay_ms", [0, 5, 10, 20, 40])
+def test_an_interrupt_while_a_fresh_session_makes_its_loop_cancels_the_await(spawn, delay_ms):
+    # Sent while the worker compiles and imports asyncio for the cell (no task exists yet):
+    # the await must still be cancelled, not left to the grace period's kill.
+    d = spawn(args=("--spares", "0"))
+    rid = d.request("exec", {"code": "import asyncio; await asyncio.sleep(30)"})
+    time.sleep(delay_ms / 1000)  # the test is about when the interrupt lands
+    iid = d.request("interrupt", {"graceMs": 5000})
+    res = d.wait_result(rid, timeout=3)
+    assert res["status"] == "interrupted", res
+    assert res["error"]["type"] in ("CancelledError", "KeyboardInterrupt"), res["error"]
+    assert d.wait_result(iid) == {"interrupted": True, "how": "cancelled"}
+    assert result_text(d.exec("6 * 7")) == "42"
+
+
 def test_an_interrupted_subprocess_run_stops_within_1_s(daemon):
     daemon.exec("import subprocess")
     rid = start(daemon, "print('begin', flush=True)\nsubprocess.run(['sleep', '30'])")
