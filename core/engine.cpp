@@ -193,6 +193,7 @@ void Engine::submitShutdown() {
 }
 
 std::optional<Engine::Job> Engine::takeJob() {
+  if (forked_) ::_exit(0);  // a child of os.fork() came back to the engine: it is not the session
   while (true) {
     std::optional<InterruptReason> stopped;
     bool cancelled = false;
@@ -242,6 +243,7 @@ bool Engine::hasJobs() const {
 }
 
 void Engine::waitJobs() {
+  if (forked_) ::_exit(0);
   GilRelease nogil;
   while (!hasJobs()) {
     pollfd p{wakeFd(), POLLIN, 0};

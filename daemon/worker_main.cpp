@@ -616,9 +616,17 @@ class WorkerIo {
   std::thread thread_;
 };
 
+// In a child of os.fork() (multiprocessing, or user code), the session's links are not
+// its own: it must not read the supervisor's requests or answer them.
+void closeLinksInChild() {
+  ::close(kWorkerChannelFd);
+  ::close(kWorkerLaneFd);
+}
+
 }  // namespace
 
 int runWorker(const WorkerOptions& options) {
+  ::pthread_atfork(nullptr, nullptr, &closeLinksInChild);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (options.parentPid != 0 && ::getppid() != options.parentPid) return 0;  // the supervisor already died
 

@@ -200,3 +200,26 @@ def test_10_mb_written_at_the_fd_level_arrives_complete(daemon):
     assert res["status"] == "ok", res
     block = "".join("%07d\n" % i for i in range(1024 * 128))
     assert daemon.outputs(rid) == block * 10
+
+
+def test_a_forked_childs_output_is_output_of_the_exec_and_the_child_never_answers(daemon):
+    # The child of os.fork() finishes the cell and must exit: it must not take the session's
+    # requests, answer them, or run later cells a second time.
+    r = daemon.exec("import os, sys\npid = os.fork()\nprint('child' if pid == 0 else 'parent', flush=True)\n"
+                    "if pid:\n    os.waitpid(pid, 0)\npid != 0")
+    rid = daemon.last_exec_id
+    assert r["status"] == "ok" and r["result"]["text/plain"] == "True"
+    assert sorted(daemon.outputs(rid).splitlines()) == ["child", "parent"]
+    after = daemon.exec("print('once')\n1 + 1")
+    assert after["result"]["text/plain"] == "2"
+    assert daemon.outputs(daemon.last_exec_id) == "once\n"
+    assert len([m for m in daemon.messages if m.get("id") == daemon.last_exec_id]) == 1
+
+
+def test_multiprocessing_children_run_and_print_into_the_exec(daemon):
+    r = daemon.exec("import multiprocessing as mp\n"
+                    "p = mp.get_context('fork').Process(target=print, args=('from the child',))\n"
+                    "p.start(); p.join(); p.exitcode", timeout=30)
+    assert r["status"] == "ok" and r["result"]["text/plain"] == "0"
+    assert daemon.outputs(daemon.last_exec_id) == "from the child\n"
+    assert daemon.exec("1 + 1")["result"]["text/plain"] == "2"
