@@ -341,9 +341,10 @@ def _wait_exit(proc: subprocess.Popen, timeout: float) -> bool:
     return True
 
 
-def _group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes of process group pgid."""
-    members = []
+def _live_processes() -> list[tuple[int, list[bytes]]]:
+    """(pid, the fields of /proc/pid/stat after the command name) of every live, non-zombie
+    process: fields[1] is the parent's pid, fields[2] the process group."""
+    procs = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -353,9 +354,14 @@ def _group_members(pgid: int) -> list[int]:
         except OSError:
             continue
         fields = stat[stat.rfind(b")") + 2 :].split()
-        if fields[0] != b"Z" and int(fields[2]) == pgid:
-            members.append(int(entry))
-    return members
+        if fields[0] != b"Z":
+            procs.append((int(entry), fields))
+    return procs
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group pgid."""
+    return [pid for pid, fields in _live_processes() if int(fields[2]) == pgid]
 
 
 def _stop_group(proc: subprocess.Popen, pgid: int) -> int:
@@ -981,19 +987,7 @@ def proc_memory(pid: int) -> dict[str, float]:
 
 def children_of(pid: int) -> list[int]:
     """Live (not zombie) child processes of pid."""
-    kids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if fields[0] != b"Z" and int(fields[1]) == pid:
-            kids.append(int(entry))
-    return kids
+    return [child for child, fields in _live_processes() if int(fields[1]) == pid]
 
 
 def cpu_ticks(pid: int) -> int:

@@ -17,6 +17,7 @@ a timeout.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import os
@@ -106,6 +107,29 @@ def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def gated(fifo: str, body: str) -> str:
+    """Code that prints 'begin', then waits until the test opens the FIFO (open_gate), then
+    runs body: the test can wait for 'begin' so that it knows the exec runs."""
+    return ("print('begin', flush=True)\n"
+            "with open(%r) as _gate:\n"
+            "    _gate.read()\n" % fifo) + body
+
+
+def open_gate(fifo: str) -> None:
+    """Let an exec built by gated() go on."""
+    def writer():
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:  # ENXIO: the reader has not opened it yet
+            if e.errno != errno.ENXIO:
+                raise
+            return None
+    fd = wait_until(writer, 10.0)
+    assert fd is not None, "the exec never opened the gate"
+    os.write(fd, b"go")
+    os.close(fd)
 
 
 def rss_kib(pid: int) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 
 def worker_pid(d):
     return int(d.exec("import os\nos.getpid()")["result"]["text/plain"])

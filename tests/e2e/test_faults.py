@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import ctypes
-import errno
 import os
 import re
 import signal
@@ -17,7 +16,7 @@ import time
 
 import pytest
 
-from client import _id_key, wait_until
+from client import _id_key, gated, open_gate, wait_until
 
 PR_SET_CHILD_SUBREAPER = 36
 REQUEST_CANCELLED = -32800
@@ -192,27 +191,6 @@ def child_pid_in(text: str) -> int:
 START_CHILD = ("import os, subprocess, sys, time\n"
                "child = subprocess.Popen(['sh', '-c', 'sleep 60'])\n"
                "print('child', child.pid, flush=True)\n")
-
-
-def gated(fifo: str, body: str) -> str:
-    """Code that prints 'begin', then waits until the test writes to the FIFO, then runs body."""
-    return ("print('begin', flush=True)\n"
-            "with open(%r) as _gate:\n"
-            "    _gate.read()\n" % fifo) + body
-
-
-def open_gate(fifo: str) -> None:
-    def writer():
-        try:
-            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as e:  # ENXIO: the reader has not opened it yet
-            if e.errno != errno.ENXIO:
-                raise
-            return None
-    fd = wait_until(writer, 10.0)
-    assert fd is not None, "the exec never opened the gate"
-    os.write(fd, b"go")
-    os.close(fd)
 
 
 def session_pid(d) -> int:

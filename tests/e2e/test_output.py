@@ -3,12 +3,11 @@ response, keep stdout and stderr apart, and capture writes at the file-descripto
 
 from __future__ import annotations
 
-import errno
 import os
 
 import pytest
 
-from client import wait_until
+from client import gated, open_gate
 
 
 def output_params(d, rid):
@@ -75,23 +74,9 @@ def gated_exec(d, tmp_path, body):
     what body writes is owned by it without any race. Returns (request id, ExecResult)."""
     fifo = str(tmp_path / "gate")
     os.mkfifo(fifo)
-    rid = d.request("exec", {"code": (
-        "print('begin', flush=True)\n"
-        "with open(%r) as _gate:\n"
-        "    _gate.read()\n" % fifo) + body})
+    rid = d.request("exec", {"code": gated(fifo, body)})
     d.wait_notification("output", lambda p: p["requestId"] == rid and "begin" in p["text"])
-
-    def open_writer():
-        try:
-            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as e:  # ENXIO: the reader has not opened it yet
-            if e.errno != errno.ENXIO:
-                raise
-            return None
-    fd = wait_until(open_writer, 10.0)
-    assert fd is not None, "the exec never opened the gate"
-    os.write(fd, b"go")
-    os.close(fd)
+    open_gate(fifo)
     return rid, d.wait_result(rid)
 
 

@@ -1,6 +1,6 @@
 """Tests of schema/protocol.schema.json and of protocol_schema.TrafficValidator (no daemon needed).
 
-    cd /work/main && /usr/bin/python3 -m pytest -q tests/e2e/test_protocol_schema.py
+    /usr/bin/python3 -m pytest -q tests/e2e/test_protocol_schema.py
 """
 
 from __future__ import annotations
