@@ -341,6 +341,16 @@ def _wait_exit(proc: subprocess.Popen, timeout: float) -> bool:
     return True
 
 
+def _end_stdin_child(proc: subprocess.Popen) -> None:
+    """Ends a child that exits at EOF on its stdin: closes it, then kills it after 2 s."""
+    if proc.poll() is None:
+        proc.stdin.close()
+        if not _wait_exit(proc, 2.0):
+            proc.kill()
+            proc.wait()
+    proc.stdout.close()
+
+
 def _live_processes() -> list[tuple[int, list[bytes]]]:
     """(pid, the fields of /proc/pid/stat after the command name) of every live, non-zombie
     process: fields[1] is the parent's pid, fields[2] the process group."""
@@ -918,11 +928,7 @@ class SignalFloor:
             return
         self.closed = True
         _LIVE_OTHERS.discard(self)
-        self.proc.stdin.close()
-        if not _wait_exit(self.proc, 2.0):
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()
+        _end_stdin_child(self.proc)
 
     def __enter__(self) -> "SignalFloor":
         return self
@@ -954,12 +960,7 @@ class PlainPython:
 
     def close(self) -> None:
         _LIVE_OTHERS.discard(self)
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            if not _wait_exit(self.proc, 2.0):
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
+        _end_stdin_child(self.proc)
 
     def __enter__(self) -> "PlainPython":
         return self
