@@ -132,8 +132,8 @@ def test_sigint_interrupts_a_script_with_130_and_a_traceback(cli, env, tmp_path)
         assert p.stdout.readline() == "sleeping\n"
         started = time.monotonic()
         p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=10)
-        assert time.monotonic() - started < 3
+        out, err = p.communicate(timeout=25)
+        assert time.monotonic() - started < 20  # well before the 30 s sleep ends, even on a loaded machine
         assert p.returncode == 130
         assert "time.sleep(30)" in err and err.endswith("KeyboardInterrupt\n")
     finally:
