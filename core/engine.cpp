@@ -67,6 +67,20 @@ std::atomic<bool> Engine::forked_{false};
 
 void Engine::afterForkInChild() { forked_ = true; }
 
+// A child of os.fork() that comes back to the engine has finished the cell it was forked in;
+// it is not the session, so it ends here, as a script's child ends at the script's end, with
+// what it printed flushed. Called with the GIL held.
+void Engine::exitIfForked() {
+  if (!forked_) return;
+  for (const char* name : {"stdout", "stderr"}) {
+    if (PyObject* stream = PySys_GetObject(name)) {  // borrowed
+      PyRef done = PyRef::steal(PyObject_CallMethod(stream, "flush", nullptr));
+      if (!done) PyErr_Clear();
+    }
+  }
+  ::_exit(0);
+}
+
 Engine::Engine(EngineConfig config) : config_(std::move(config)), mainThread_(pthread_self()) {
   wakeFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wakeFd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
@@ -193,7 +207,7 @@ void Engine::submitShutdown() {
 }
 
 std::optional<Engine::Job> Engine::takeJob() {
-  if (forked_) ::_exit(0);  // a child of os.fork() came back to the engine: it is not the session
+  exitIfForked();
   while (true) {
     std::optional<InterruptReason> stopped;
     bool cancelled = false;
@@ -243,7 +257,7 @@ bool Engine::hasJobs() const {
 }
 
 void Engine::waitJobs() {
-  if (forked_) ::_exit(0);
+  exitIfForked();
   GilRelease nogil;
   while (!hasJobs()) {
     pollfd p{wakeFd(), POLLIN, 0};

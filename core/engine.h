@@ -105,6 +105,7 @@ class Engine {
   static ExecOutcome stoppedBeforeStart(std::uint64_t seq, InterruptReason reason);
   void wake();
   static void afterForkInChild();
+  static void exitIfForked();
 
   EngineConfig config_;
   pthread_t mainThread_;

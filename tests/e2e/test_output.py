@@ -201,6 +201,12 @@ def test_a_forked_childs_output_is_output_of_the_exec_and_the_child_never_answer
     assert len([m for m in daemon.messages if m.get("id") == daemon.last_exec_id]) == 1
 
 
+def test_what_a_forked_child_printed_without_a_newline_is_flushed_when_it_ends(daemon):
+    daemon.exec("import os\npid = os.fork()\nif pid == 0:\n    print('no newline', end='')\n"
+                "else:\n    os.waitpid(pid, 0)")
+    assert daemon.outputs(daemon.last_exec_id) == "no newline"
+
+
 def test_multiprocessing_children_run_and_print_into_the_exec(daemon):
     r = daemon.exec("import multiprocessing as mp\n"
                     "p = mp.get_context('fork').Process(target=print, args=('from the child',))\n"
