@@ -34,7 +34,7 @@ void Outbox::write(Stream stream, const OwnerPtr& owner, std::string_view text) 
                           ? utf8Prefix(text, kChunk - last->text.size())
                           : 0;
       if (n == 0) {  // a new chunk: another owner or stream, or the next character does not fit
-        events_.push_back(OutputEvent{stream, owner, {}, 0});
+        events_.emplace_back(std::in_place_type<OutputEvent>, OutputEvent{stream, owner, {}, 0});
         last = &std::get<OutputEvent>(events_.back());
         n = utf8Prefix(text, kChunk);
         if (n == 0) n = text.size() < kChunk ? text.size() : kChunk;  // not UTF-8 at all: cut anyway
