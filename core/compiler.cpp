@@ -67,7 +67,9 @@ std::string_view withoutComment(std::string_view line) {
 // compile(source, "<input>", symbol, flags); nullopt and the error left set on failure.
 std::optional<PyRef> tryCompile(const std::string& source, int symbol, int flags) {
   PyCompilerFlags cf = _PyCompilerFlags_INIT;
-  cf.cf_flags = flags;
+  // The source is already UTF-8 text, as for compile() of a str (which codeop uses): a coding
+  // cookie does not apply, and the parser's columns then count characters, not bytes.
+  cf.cf_flags = flags | PyCF_IGNORE_COOKIE;
   PyObject* code = Py_CompileStringExFlags(source.c_str(), kFilename, symbol, &cf, -1);
   if (!code) return std::nullopt;
   return PyRef::steal(code);

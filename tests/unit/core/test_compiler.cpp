@@ -226,6 +226,17 @@ TEST_CASE("Error columns count code points from 0, for parser and compiler error
       {Mode::Cell, "\xF0\x9F\x98\x80 = 1 $", "SyntaxError", "invalid character '\xF0\x9F\x98\x80' (U+1F600)", 1, 0, 1, 0},
       {Mode::Cell, "print(await)", "SyntaxError", "invalid syntax", 1, 11, 1, 12},
       {Mode::Cell, "1 +* 2", "SyntaxError", "invalid syntax", 1, 3, 1, 4},
+      // characters before the error on its line or on an earlier one are not counted as bytes
+      {Mode::Cell, "\xC3\xB1 = '\xC3\xA9\xE2\x82\xAC' +* 1", "SyntaxError", "invalid syntax", 1, 10, 1, 11},
+      {Mode::Module, "\xC3\xB1 = 1\nx = '\xC3\xA9\xE2\x82\xAC' +* 1", "SyntaxError", "invalid syntax", 2, 10, 2, 11},
+      {Mode::Cell, "s = '\xF0\x9F\x98\x80'\nt = '\xF0\x9F\x98\x80\xF0\x9F\x98\x80' +* 3", "SyntaxError",
+       "invalid syntax", 2, 10, 2, 11},
+      {Mode::Interactive, "s = '\xF0\x9F\x98\x80'\nt = '\xF0\x9F\x98\x80\xF0\x9F\x98\x80' +* 3", "SyntaxError",
+       "multiple statements found while compiling a single statement", 1, 7, 1, 7},
+      {Mode::Cell, "'\xE2\x82\xAC' 'x' = 3", "SyntaxError",
+       "cannot assign to literal here. Maybe you meant '==' instead of '='?", 1, 0, 1, 7},
+      // a coding cookie does not apply to text that is already decoded (as for compile() of a str)
+      {Mode::Cell, "# -*- coding: latin-1 -*-\nx = '\xC3\xA9' +* 1", "SyntaxError", "invalid syntax", 2, 9, 2, 10},
       {Mode::Cell, "async = 1", "SyntaxError", "invalid syntax", 1, 6, 1, 7},
       {Mode::Cell, "x = 1 +", "SyntaxError", "invalid syntax", 1, 7, 1, 7},
       {Mode::Cell, "\"\\N{NOPE}\"", "SyntaxError",
