@@ -410,6 +410,7 @@ class Supervisor::Impl {
     if (r.error && (!w || w->proc->lane().closed() || !w->proc->running())) return;  // death answers it
     ExecEntry* e = findExec(*s, seq);
     if (!e) return;
+    rpc::Peer::Batch batch(*client_);  // its last output, its answer and "idle" in one write: one wake-up
     if (!e->reply.pending()) {  // cancelled while queued: answered already
       removeExec(*s, seq);
       updateBusy(*s);

@@ -31,7 +31,19 @@ void Connection::send(std::string_view body) { sendFramed(encodeFrame(body)); }
 
 void Connection::sendFramed(std::string frame) {
   if (out_->writeFailed()) return;
-  out_->write(std::move(frame));
+  if (holds_ == 0) return out_->write(std::move(frame));
+  if (held_.empty()) {
+    held_ = std::move(frame);
+  } else {
+    held_ += frame;
+  }
+}
+
+void Connection::release() {
+  if (holds_ == 0 || --holds_ > 0 || held_.empty()) return;
+  std::string batch = std::move(held_);
+  held_.clear();
+  if (!out_->writeFailed()) out_->write(std::move(batch));
 }
 
 void Connection::close(int status) {

@@ -38,7 +38,12 @@ class Connection {
   // Queues bytes that are already framed.
   void sendFramed(std::string frame);
 
-  [[nodiscard]] std::size_t pendingBytes() const { return out_->pendingBytes(); }
+  // While held (calls nest), frames are gathered and go out together, in order, as one write
+  // when the outermost hold is released: the reader wakes once for what belongs together.
+  void hold() { ++holds_; }
+  void release();
+
+  [[nodiscard]] std::size_t pendingBytes() const { return out_->pendingBytes() + held_.size(); }
   void setOnWritten(std::function<void()> fn) { out_->setOnWritten(std::move(fn)); }
 
   void pauseReading() { in_->pauseReading(); }
@@ -57,6 +62,8 @@ class Connection {
   FdStream* out_;
   FrameDecoder decoder_;
   Handlers handlers_;
+  int holds_ = 0;
+  std::string held_;
   bool closed_ = false;
 };
 

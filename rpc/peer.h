@@ -50,6 +50,18 @@ class Peer {
   // A serialized message body.
   void send(std::string_view body) { connection_.send(body); }
 
+  // Frames sent while a Batch lives go out as one write when the last Batch ends.
+  class Batch {
+   public:
+    explicit Batch(Peer& peer) : peer_(&peer) { peer.connection_.hold(); }
+    ~Batch() { peer_->connection_.release(); }
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+   private:
+    Peer* peer_;
+  };
+
   [[nodiscard]] std::size_t pendingBytes() const { return connection_.pendingBytes(); }
   void setOnWritten(std::function<void()> fn) { connection_.setOnWritten(std::move(fn)); }
   void pauseReading() { connection_.pauseReading(); }

@@ -176,6 +176,35 @@ TEST_CASE("A connection writes whole frames and reports the end of input once", 
   CHECK(ev.closed == std::vector<int>{0});
 }
 
+TEST_CASE("Frames sent while a connection is held go out together, in order, when the last hold ends", "[connection]") {
+  Loop loop;
+  SocketPair sp;
+  const int connFd = sp.fds[0];
+  ConnectionEvents ev;
+  Connection conn(loop.get(), sp.give(0), connFd, FrameLimits{}, ev.handlers());
+  conn.start();
+  RawEnd raw(sp.fds[1]);
+
+  conn.hold();
+  conn.send("[1]");
+  conn.hold();  // nested: only the outermost release writes
+  conn.send("[2]");
+  conn.release();
+  conn.sendFramed(encodeFrame("[3]"));
+  CHECK(conn.pendingBytes() == 3 * encodeFrame("[1]").size());  // held bytes count as pending
+  loop.runUntil([] { return false; }, std::chrono::milliseconds(20));
+  CHECK(unread(sp.fds[1]) == 0);
+  conn.release();
+  REQUIRE(loop.runUntil([&] { return raw.drain() == 3; }));
+  CHECK(raw.bodies == std::vector<std::string>{"[1]", "[2]", "[3]"});
+  CHECK(conn.pendingBytes() == 0);
+
+  conn.release();  // an unmatched release changes nothing
+  conn.send("[4]");
+  REQUIRE(loop.runUntil([&] { return raw.drain() == 4; }));
+  CHECK(raw.body(3) == Json::array({4}));
+}
+
 TEST_CASE("Two peers match responses to requests by id", "[peer]") {
   Loop loop;
   SocketPair sp;
