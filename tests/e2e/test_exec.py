@@ -45,6 +45,19 @@ def test_exec_count_counts_non_silent_execs_from_1(daemon):
     assert daemon.exec("6")["execCount"] == 5
 
 
+def test_a_silent_exec_has_no_count_of_its_own_and_its_output_says_so(daemon):
+    daemon.exec("1")
+    r = daemon.exec("print('quiet'); display('shown')", silent=True)
+    assert r["status"] == "ok" and r["execCount"] == 1, r
+    rid = daemon.last_exec_id
+    assert daemon.outputs(rid) == "quiet\n"
+    notes = [m["params"] for m in list(daemon.messages)
+             if isinstance(m, dict) and m.get("method") in ("output", "display")
+             and (m.get("params") or {}).get("requestId") == rid]
+    assert len(notes) == 2 and all(p["execCount"] is None for p in notes), notes
+    assert daemon.exec("2")["execCount"] == 2
+
+
 def test_the_namespace_persists_across_execs(daemon):
     daemon.exec("def f(a):\n    return a * 2\nvalue = 21")
     assert result_text(daemon.exec("f(value)")) == "42"
