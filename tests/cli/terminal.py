@@ -358,6 +358,23 @@ def alive(pid: int) -> bool:
     return data[data.rindex(b")") + 2:].split(b" ", 1)[0] not in (b"Z", b"X")
 
 
+def wait_sleeping(pid: int, timeout: float = DEFAULT_TIMEOUT) -> bool:
+    """Waits until a process below `pid` sleeps in time.sleep (its main thread's kernel wait
+    is a nanosleep): the moment after a line is printed, the code may not have got there yet
+    on a loaded machine. True when one does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for p in descendants(pid):
+            try:
+                with open("/proc/%d/wchan" % p) as f:
+                    if "nanosleep" in f.read():
+                        return True
+            except OSError:
+                pass
+        time.sleep(0.01)
+    return False
+
+
 def wait_gone(pids, timeout: float = DEFAULT_TIMEOUT) -> set[int]:
     """Waits until none of `pids` is alive; returns those still alive at the timeout."""
     deadline = time.monotonic() + timeout

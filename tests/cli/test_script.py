@@ -7,6 +7,8 @@ import subprocess
 import textwrap
 import time
 
+from terminal import wait_sleeping
+
 TOP_LEVEL_AWAIT = textwrap.dedent("""\
     import asyncio, sys
     await asyncio.sleep(0.01)
@@ -130,6 +132,7 @@ def test_sigint_interrupts_a_script_with_130_and_a_traceback(cli, env, tmp_path)
     p = subprocess.Popen([cli, "run", f], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     try:
         assert p.stdout.readline() == "sleeping\n"
+        assert wait_sleeping(p.pid)  # print() has returned: the traceback must show the sleep
         started = time.monotonic()
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=25)
