@@ -116,7 +116,11 @@ void Dispatcher::dispatch(Request request) {
 
 bool Dispatcher::dispatch(const Notification& notification) {
   const auto it = notifications_.find(notification.method);
-  if (it == notifications_.end()) return false;
+  if (it == notifications_.end()) {
+    if (requests_.count(notification.method) != 0)  // a client's mistake worth saying: it waits in vain
+      spdlog::warn("{} came as a notification (no id) and was ignored: send it as a request", notification.method);
+    return false;
+  }
   try {
     it->second(notification.params);
     return true;

@@ -108,8 +108,9 @@ class Dispatcher {
 
   // A request: its handler is called, or it is answered with an error. Never throws.
   void dispatch(Request request);
-  // A notification: its handler runs; unknown ones are ignored. Returns false when the
-  // notification was unknown or its params were bad (for logging). Never throws.
+  // A notification: its handler runs; unknown ones are ignored (with a warning when the
+  // method is a request's). Returns false when the notification was unknown or its params
+  // were bad (for logging). Never throws.
   bool dispatch(const Notification& notification);
 
   [[nodiscard]] const Sender& sender() const { return sender_; }

@@ -72,3 +72,14 @@ def test_log_level_off_sends_no_log_notification_even_when_a_worker_dies(spawn):
     d.exec("1")
     d.close()
     assert d.notifications("log") == []
+
+
+def test_a_request_sent_without_an_id_is_ignored_with_a_warning(daemon, tmp_path):
+    marker = tmp_path / "ran"
+    daemon.notify("exec", {"code": "open(%r, 'w').close()" % str(marker)})
+    params = daemon.wait_notification("log", lambda p: "exec" in p["message"])
+    assert params["level"] == "warn" and "notification" in params["message"], params
+    daemon.notify("$/setTrace", {"value": "off"})  # an unknown notification: ignored quietly
+    assert daemon.exec("1 + 1")["result"]["text/plain"] == "2"
+    assert not marker.exists()
+    assert [p for p in daemon.notifications("log") if "setTrace" in p["message"]] == []
