@@ -625,7 +625,31 @@ def _kill_others() -> None:
 atexit.register(_kill_others)
 
 
-class IPyKernel:
+class _Other:
+    """What the other subjects share: each is in _LIVE_OTHERS from its start to close() (so that the
+    exit handler ends what a failed run left behind), close() runs once and ends it through _end(),
+    and each is a context manager."""
+
+    closed = False
+
+    def _end(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        _LIVE_OTHERS.discard(self)
+        self._end()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class IPyKernel(_Other):
     """ipykernel as a Jupyter front end drives it: a jupyter_client KernelManager starts the kernel
     (Debian's python3-ipykernel, kernel spec `python3`) and a BlockingKernelClient talks to it.
     Requests go out with the client's own methods (execute, kernel_info), replies are read with
@@ -654,7 +678,6 @@ class IPyKernel:
         self.poller = zmq.Poller()
         self.poller.register(self.kc.shell_channel.socket, zmq.POLLIN)
         self.poller.register(self.kc.iopub_channel.socket, zmq.POLLIN)
-        self.closed = False
 
     @property
     def pid(self) -> int:
@@ -777,11 +800,7 @@ class IPyKernel:
         self.km.restart_kernel(now=True)
         return self.first_reply()
 
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        _LIVE_OTHERS.discard(self)
+    def _end(self) -> None:
         try:
             self.kc.stop_channels()
         except Exception:  # noqa: BLE001
@@ -795,14 +814,8 @@ class IPyKernel:
                 pass
         self.log.close()
 
-    def __enter__(self) -> "IPyKernel":
-        return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class AsyncioRepl:
+class AsyncioRepl(_Other):
     """`python3 -m asyncio` on a pseudo-terminal, as a person (or a terminal-driving tool) runs it.
     A pty rather than pipes: without a tty it prompts on stderr and buffers its stdout. TERM=dumb
     keeps readline's escape sequences out of the output. A line of code has been run when the
@@ -828,7 +841,6 @@ class AsyncioRepl:
         self.buf = bytearray()
         self.poller = select.poll()
         self.poller.register(master, select.POLLIN)
-        self.closed = False
 
     @property
     def pid(self) -> int:
@@ -866,11 +878,7 @@ class AsyncioRepl:
         self.write(line)
         return self.wait_prompt(timeout)
 
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        _LIVE_OTHERS.discard(self)
+    def _end(self) -> None:
         try:
             self.write(b"exit()\n")
         except OSError:
@@ -883,14 +891,8 @@ class AsyncioRepl:
             self.proc.wait()
         os.close(self.fd)
 
-    def __enter__(self) -> "AsyncioRepl":
-        return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class SignalFloor:
+class SignalFloor(_Other):
     """The interrupt benchmark's floor: `echo_floor --sigint-echo`, a C process asleep in read()
     whose SIGINT handler writes one byte. once() times kill(pid, SIGINT) -> that byte read: a signal
     round trip between two processes, the least any interrupt can cost."""
@@ -902,7 +904,6 @@ class SignalFloor:
         self.fd = self.proc.stdout.fileno()
         self.poller = select.poll()
         self.poller.register(self.fd, select.POLLIN)
-        self.closed = False
         try:
             self._read_byte(b"r")
         except BaseException:
@@ -923,21 +924,11 @@ class SignalFloor:
         self._read_byte(b"i")
         return (now_ns() - t0) / 1e3
 
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        _LIVE_OTHERS.discard(self)
+    def _end(self) -> None:
         _end_stdin_child(self.proc)
 
-    def __enter__(self) -> "SignalFloor":
-        return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class PlainPython:
+class PlainPython(_Other):
     """A plain `python3` that has run `import asyncio; asyncio.run(asyncio.sleep(0))` and waits on its
     stdin: the memory baseline (one interpreter that has used asyncio, nothing else)."""
 
@@ -958,15 +949,8 @@ class PlainPython:
     def pid(self) -> int:
         return self.proc.pid
 
-    def close(self) -> None:
-        _LIVE_OTHERS.discard(self)
+    def _end(self) -> None:
         _end_stdin_child(self.proc)
-
-    def __enter__(self) -> "PlainPython":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def proc_memory(pid: int) -> dict[str, float]:

@@ -1,5 +1,7 @@
 #include "rpc/connection.h"
 
+#include <utility>
+
 namespace asyncode::rpc {
 
 Connection::Connection(uv_loop_t* loop, int inFd, int outFd, FrameLimits limits, Handlers handlers)
@@ -41,8 +43,7 @@ void Connection::sendFramed(std::string frame) {
 
 void Connection::release() {
   if (holds_ == 0 || --holds_ > 0 || held_.empty()) return;
-  std::string batch = std::move(held_);
-  held_.clear();
+  std::string batch = std::exchange(held_, {});
   if (!out_->writeFailed()) out_->write(std::move(batch));
 }
 

@@ -21,6 +21,7 @@ constexpr std::size_t kMaxListed = 200;
 constexpr const char* kIndent = "    ";
 
 std::string upSequence(int rows) { return rows > 0 ? "\x1b[" + std::to_string(rows) + "A" : ""; }
+std::string downSequence(int rows) { return rows > 0 ? "\x1b[" + std::to_string(rows) + "B" : ""; }
 
 // Back to the start of the prompt `rows` lines up, and clear from there to the end of the screen.
 // (Built by appending: GCC 12 at -O3 reports a false -Wrestrict for `"\r" + std::string`.)
@@ -30,7 +31,6 @@ std::string eraseFromPrompt(int rows) {
   s += "\x1b[J";
   return s;
 }
-std::string downSequence(int rows) { return rows > 0 ? "\x1b[" + std::to_string(rows) + "B" : ""; }
 
 bool isContinuationByte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 

@@ -119,16 +119,28 @@ FrameLimits maxBody(std::size_t n) {
   return l;
 }
 
-}  // namespace
-
-TEST_CASE("Frames split at every byte boundary arrive whole over a socket", "[connection]") {
+// A started Connection on one end of a socketpair, and the test's raw end of it, for
+// TEST_CASE_METHOD. Members are declared in the order they must be built (and are destroyed in
+// reverse). MaxBody 0: the default limits.
+template <std::size_t MaxBody = 0>
+struct ConnectionOverSocket {
   Loop loop;
   SocketPair sp;
-  const int connFd = sp.fds[0];
+  int connFd = sp.fds[0];
   ConnectionEvents ev;
-  Connection conn(loop.get(), sp.give(0), connFd, FrameLimits{}, ev.handlers());
-  conn.start();
-  RawEnd raw(sp.fds[1]);
+  Connection conn;
+  RawEnd raw;
+
+  ConnectionOverSocket()
+      : conn(loop.get(), sp.give(0), connFd, MaxBody ? maxBody(MaxBody) : FrameLimits{}, ev.handlers()),
+        raw(sp.fds[1]) {
+    conn.start();
+  }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(ConnectionOverSocket<>, "Frames split at every byte boundary arrive whole over a socket", "[connection]") {
 
   const std::string a = R"({"jsonrpc":"2.0","method":"a","params":{"text":"caf\u00e9"}})";
   const std::string b = "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"\xE2\x82\xAC\"}";
@@ -147,14 +159,7 @@ TEST_CASE("Frames split at every byte boundary arrive whole over a socket", "[co
   CHECK(ev.closed.empty());
 }
 
-TEST_CASE("A connection writes whole frames and reports the end of input once", "[connection]") {
-  Loop loop;
-  SocketPair sp;
-  const int connFd = sp.fds[0];
-  ConnectionEvents ev;
-  Connection conn(loop.get(), sp.give(0), connFd, maxBody(8), ev.handlers());
-  conn.start();
-  RawEnd raw(sp.fds[1]);
+TEST_CASE_METHOD(ConnectionOverSocket<8>, "A connection writes whole frames and reports the end of input once", "[connection]") {
 
   conn.send("{\"a\":1}");
   conn.sendFramed(encodeFrame("[2]"));
@@ -176,14 +181,7 @@ TEST_CASE("A connection writes whole frames and reports the end of input once", 
   CHECK(ev.closed == std::vector<int>{0});
 }
 
-TEST_CASE("Frames sent while a connection is held go out together, in order, when the last hold ends", "[connection]") {
-  Loop loop;
-  SocketPair sp;
-  const int connFd = sp.fds[0];
-  ConnectionEvents ev;
-  Connection conn(loop.get(), sp.give(0), connFd, FrameLimits{}, ev.handlers());
-  conn.start();
-  RawEnd raw(sp.fds[1]);
+TEST_CASE_METHOD(ConnectionOverSocket<>, "Frames sent while a connection is held go out together, in order, when the last hold ends", "[connection]") {
 
   conn.hold();
   conn.send("[1]");
