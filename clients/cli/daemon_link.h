@@ -68,7 +68,7 @@ class DaemonLink {
   void call(const RequestType<P, R>& type, const std::type_identity_t<P>& params,
             std::type_identity_t<std::function<void(Answer<R>)>> done) {
     peer_->request(type.method, Json(params),
-                   [done = std::move(done)](rpc::Response&& r) { done(toAnswer<R>(std::move(r))); });
+                   [done = std::move(done)](rpc::Response&& r) { done(cli::toAnswer<R>(std::move(r))); });
   }
   template <class P>
   void notify(const NotificationType<P>& type, const P& params) {

@@ -6,12 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "protocol/protocol.h"
 #include "rpc/dispatcher.h"
-#include "rpc/protocol.h"
 
 using namespace asyncode::rpc;
+using namespace asyncode::protocol;
 
 namespace {
+
+// inspect's params, answered with any JSON.
+constexpr RequestType<InspectParams, Json> kInspect{"inspect", "client->daemon"};
 
 // A fake transport: the bodies sent, parsed back.
 struct Sent {
@@ -121,7 +125,7 @@ TEST_CASE("A second answer is ignored", "[dispatcher]") {
 TEST_CASE("Reply<T> sends the value converted to JSON", "[dispatcher]") {
   Sent sent;
   Reply<InterruptResult> r(ReplyOnce(Json("i"), "interrupt", sent.sender()));
-  r(InterruptResult{true, InterruptHow::keyboardInterrupt});
+  r(InterruptResult{true, InterruptHow::KeyboardInterrupt});
   REQUIRE(sent.bodies.size() == 1);
   CHECK(sent.at(0) == resultBody("i", {{"interrupted", true}, {"how", "keyboardInterrupt"}}));
   CHECK_FALSE(r.untyped().pending());
@@ -131,7 +135,7 @@ TEST_CASE("The dispatcher routes requests to their handlers, unknown methods to 
   Sent sent;
   Dispatcher d(sent.sender());
   int calls = 0;
-  d.bind<CursorParams, Json>("inspect", [&](const CursorParams& p, Reply<Json> reply) {
+  d.bind(kInspect, [&](const InspectParams& p, Reply<Json> reply) {
     ++calls;
     reply(Json{{"code", p.code}, {"cursor", p.cursor}});
   });
@@ -156,7 +160,7 @@ TEST_CASE("Params that do not decode are answered with InvalidParams naming the 
   Sent sent;
   Dispatcher d(sent.sender());
   int calls = 0;
-  d.bind<CursorParams, Json>("inspect", [&](const CursorParams&, Reply<Json> reply) {
+  d.bind(kInspect, [&](const InspectParams&, Reply<Json> reply) {
     ++calls;
     reply(nullptr);
   });
@@ -289,7 +293,7 @@ TEST_CASE("Notifications run their handler; unknown or bad ones return false", "
   Sent sent;
   Dispatcher d(sent.sender());
   std::vector<Json> cancelled;
-  d.bindNotification<CancelParams>("$/cancelRequest", [&](const CancelParams& p) { cancelled.push_back(p.id); });
+  d.bind(methods::cancelRequest, [&](const CancelRequestParams& p) { cancelled.push_back(p.id); });
   d.onNotification("throws", [](const Json&) { throw std::runtime_error("x"); });
 
   CHECK(d.dispatch(Notification{"$/cancelRequest", Json{{"id", 5}}}));
