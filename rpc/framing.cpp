@@ -10,8 +10,6 @@ namespace asyncode::rpc {
 namespace {
 
 constexpr std::string_view kContentLength = "content-length";
-// What is kept of an over-long line: enough to find a "Content-Length" that straddles a cut.
-constexpr std::size_t kKeepOnOverflow = kContentLength.size() + 1;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -147,80 +145,84 @@ std::string FrameDecoder::splitEmbeddedFrame(std::string& body) {
   return {};
 }
 
-// The line being read has no end yet: it may not grow past the header limit.
-void FrameDecoder::checkPartialLine(const ErrorFn& onError) {
-  const std::size_t separator = seenHeader_ ? 2 : 0;
-  // A '\r' at the end may be the line's end: it does not count.
-  const auto content = [&] { return line_.size() - (!line_.empty() && line_.back() == '\r' ? 1 : 0); };
-  if (content() == 0 || blockBytes_ + separator + content() <= limits_.maxHeader) return;
-  if (const std::size_t at = findContentLength(line_, 1); at != std::string::npos && !seenHeader_) {
-    skipped(std::string_view(line_).substr(0, at), onError);
-    line_.erase(0, at);
-    if (blockBytes_ + separator + content() <= limits_.maxHeader) return;
-  }
+bool FrameDecoder::fits(std::string_view line) const {
+  return blockBytes_ + (seenHeader_ ? 2 : 0) + line.size() <= limits_.maxHeader;
+}
+
+// A line over the header limit: reported once (a log line only for junk right after a
+// body, which is the tail of that body's frame), and its header block dropped.
+void FrameDecoder::overflow(std::string_view line, const ErrorFn& onError) {
   if (!overflowReported_) {
-    const bool junk = !seenHeader_ && !looksLikeHeader(line_, true);
+    const bool junk = !seenHeader_ && !looksLikeHeader(line, true);
     if (junk && afterBody_) {
-      skipped(line_, onError);
+      skipped(line, onError);
     } else {
       onError({FrameError::Kind::BadHeader, "frame header longer than " + std::to_string(limits_.maxHeader) +
-                                                " bytes: " + printable(blockText_ + line_)});
+                                                " bytes: " + printable(blockText_ + std::string(line))});
     }
     overflowReported_ = true;
   }
   resetBlock();
-  line_.erase(0, line_.size() - std::min(line_.size(), kKeepOnOverflow));
+}
+
+// The line being read has no end yet. Past the header limit only its last bytes are
+// kept, where a "Content-Length" may still begin: memory stays bounded, and what is kept
+// does not depend on how the bytes were split.
+void FrameDecoder::checkPartialLine(const ErrorFn& onError) {
+  if (!overflowReported_) {
+    std::string_view content = line_;
+    if (!content.empty() && content.back() == '\r') content.remove_suffix(1);  // perhaps the line's end
+    if (content.empty() || fits(content)) return;
+    overflow(content, onError);
+  }
+  const std::size_t window = limits_.maxHeader + 1;
+  if (line_.size() > window) line_.erase(0, line_.size() - window);
 }
 
 void FrameDecoder::onLine(std::string_view line, const BodyFn& onBody, const ErrorFn& onError) {
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (overflowReported_) {  // the end of an over-long line: one error was enough
+  const auto stripCr = [](std::string_view s) { return !s.empty() && s.back() == '\r' ? s.substr(0, s.size() - 1) : s; };
+  std::string_view content = stripCr(line);
+  bool tooLong = std::exchange(overflowReported_, false);
+  if (!tooLong && !content.empty() && !fits(content)) {
+    overflow(content, onError);
     overflowReported_ = false;
-    const std::size_t at = findContentLength(line);
-    if (at == std::string_view::npos) return;
-    line.remove_prefix(at);
+    tooLong = true;
   }
-  if (line.empty()) {
+  if (tooLong) {  // read on from a "Content-Length" among its last bytes, if there is one
+    const std::size_t window = limits_.maxHeader + 1;
+    const std::string_view last = stripCr(line.substr(line.size() > window ? line.size() - window : 0));
+    const std::size_t at = findContentLength(last);
+    if (at == std::string_view::npos) return;
+    content = last.substr(at);
+  }
+  if (content.empty()) {
     if (seenHeader_) endBlock(onBody, onError);
     return;  // blank lines between frames, or after a dropped line
   }
-  if (!seenHeader_ && !looksLikeHeader(line)) {
+  if (!seenHeader_ && !looksLikeHeader(content)) {
     // Not a header: the tail of a frame whose length was wrong, or junk. Read on from a
     // "Content-Length" on the same line; report a whole junk line.
-    const std::size_t at = findContentLength(line);
+    const std::size_t at = findContentLength(content);
     if (at == std::string_view::npos) {
-      if (line.size() <= limits_.maxHeader) {
-        onError({FrameError::Kind::BadHeader, "malformed frame header line: " + printable(line)});
-      } else if (afterBody_) {
-        skipped(line, onError);
-      } else {
-        onError({FrameError::Kind::BadHeader, "frame header longer than " + std::to_string(limits_.maxHeader) +
-                                                  " bytes: " + printable(line)});
-      }
+      onError({FrameError::Kind::BadHeader, "malformed frame header line: " + printable(content)});
       afterBody_ = false;
       return;
     }
-    skipped(line.substr(0, at), onError);
-    line.remove_prefix(at);
+    skipped(content.substr(0, at), onError);
+    content.remove_prefix(at);
   }
   afterBody_ = false;
-  blockBytes_ += (seenHeader_ ? 2 : 0) + line.size();
-  if (blockText_.size() <= 60) blockText_ += std::string(seenHeader_ ? "\r\n" : "") + std::string(line);
-  if (blockBytes_ > limits_.maxHeader) {
-    onError({FrameError::Kind::BadHeader, "frame header longer than " + std::to_string(limits_.maxHeader) +
-                                              " bytes: " + printable(blockText_)});
-    resetBlock();
-    return;
-  }
+  if (blockText_.size() <= 60) blockText_ += std::string(seenHeader_ ? "\r\n" : "") + std::string(content);
+  blockBytes_ += (seenHeader_ ? 2 : 0) + content.size();
   seenHeader_ = true;
   if (!blockError_.empty()) return;
-  if (!looksLikeHeader(line)) {
-    blockError_ = "malformed frame header line: " + printable(line);
+  if (!looksLikeHeader(content)) {
+    blockError_ = "malformed frame header line: " + printable(content);
     return;
   }
-  const std::size_t colon = line.find(':');
-  if (!equalsIgnoreCase(trim(line.substr(0, colon)), "Content-Length")) return;
-  const std::string_view value = trim(line.substr(colon + 1));
+  const std::size_t colon = content.find(':');
+  if (!equalsIgnoreCase(trim(content.substr(0, colon)), "Content-Length")) return;
+  const std::string_view value = trim(content.substr(colon + 1));
   std::size_t n = 0;
   const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (value.empty() || ec != std::errc{} || ptr != value.data() + value.size()) {

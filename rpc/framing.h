@@ -54,6 +54,8 @@ class FrameDecoder {
   enum class State { Header, Body, Skip };
   void onLine(std::string_view line, const BodyFn& onBody, const ErrorFn& onError);
   void checkPartialLine(const ErrorFn& onError);
+  [[nodiscard]] bool fits(std::string_view line) const;
+  void overflow(std::string_view line, const ErrorFn& onError);
   void endBlock(const BodyFn& onBody, const ErrorFn& onError);
   void resetBlock();
   static void skipped(std::string_view bytes, const ErrorFn& onError);
