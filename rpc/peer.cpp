@@ -26,6 +26,7 @@ Peer::Peer(std::unique_ptr<Transport> transport)
 Peer::~Peer() { *alive_ = false; }
 
 void Peer::onFrameError(const FrameError& e) {
+  if (e.kind == FrameError::Kind::Skipped) return spdlog::warn("{}", e.message);
   const ErrorCode code = e.kind == FrameError::Kind::TooLarge ? ErrorCode::InvalidRequest : ErrorCode::ParseError;
   const BadMessage bad{nullptr, Error{code, e.message, std::nullopt}};
   if (onBadMessage_) {
