@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/types.h"
+#include "support/utf8.h"
 
 namespace asyncode::core {
 
@@ -104,7 +105,6 @@ class Outbox {
   std::function<void()> notify_;
 };
 
-// The longest prefix of `text` no longer than `max` bytes that ends on a UTF-8 boundary.
-std::size_t utf8Prefix(std::string_view text, std::size_t max);
+using support::utf8Prefix;
 
 }  // namespace asyncode::core

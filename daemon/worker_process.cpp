@@ -7,12 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
 
 #include "daemon/worker_link.h"
-#include "rpc/unique_fd.h"
+#include "support/unique_fd.h"
 
 extern char** environ;
 
@@ -32,15 +33,10 @@ std::string ExitStatus::describe() const {
 
 WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks callbacks)
     : callbacks_(std::move(callbacks)) {
-  auto [outRead, outWrite] = rpc::makePipe();
-  auto [errRead, errWrite] = rpc::makePipe();
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-    throw std::system_error(errno, std::generic_category(), "socketpair");
-  rpc::UniqueFd channel(sv[0]), childChannel(sv[1]);
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-    throw std::system_error(errno, std::generic_category(), "socketpair");
-  rpc::UniqueFd lane(sv[0]), childLane(sv[1]);
+  auto [outRead, outWrite] = support::makePipe();
+  auto [errRead, errWrite] = support::makePipe();
+  auto [channel, childChannel] = support::makeSocketPair();
+  auto [lane, childLane] = support::makeSocketPair();
 
   std::vector<std::string> args = {spec.self,         "--worker",
                                    "--log-level",     spec.logLevel,
@@ -103,23 +99,22 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
   errWrite.reset();
   childChannel.reset();
   childLane.reset();
-  outFd_ = outRead.get();
-  errFd_ = errRead.get();
-  channelFd_ = channel.get();
+  // From here on the libuv handles own the descriptors (closing a handle closes its fd).
   out_ = std::make_unique<rpc::FdStream>(loop, outRead.release());
   err_ = std::make_unique<rpc::FdStream>(loop, errRead.release());
-  peer_ = std::make_unique<rpc::Peer>(loop, channel.release(), channelFd_, rpc::FrameLimits{std::size_t{1} << 30, 8192});
-  const int laneFd = lane.get();
-  lane_ = std::make_unique<rpc::Peer>(loop, lane.release(), laneFd, rpc::FrameLimits{std::size_t{1} << 30, 8192});
+  const rpc::FrameLimits limits{std::size_t{1} << 30, 8192};
+  const int channelFd = channel.release();
+  control_ = std::make_unique<rpc::Peer>(loop, channelFd, channelFd, limits);
+  const int laneFd = lane.release();
+  lane_ = std::make_unique<rpc::Peer>(loop, laneFd, laneFd, limits);
   auto onEnd = [](int) {};
-  out_->startReading([this](std::string_view b) { callbacks_.onOutput(core::Stream::Stdout, b); }, onEnd);
-  err_->startReading([this](std::string_view b) { callbacks_.onOutput(core::Stream::Stderr, b); }, onEnd);
+  out_->startReading([this](std::string_view b) { callbacks_.onOutput(protocol::Stream::Stdout, b); }, onEnd);
+  err_->startReading([this](std::string_view b) { callbacks_.onOutput(protocol::Stream::Stderr, b); }, onEnd);
 }
 
 WorkerProcess::~WorkerProcess() {
   if (running() && pid_ > 0) {
-    // Destroyed before it ended: end it now, and reap it, so that no zombie is left.
-    kill(SIGKILL);
+    signal(SIGKILL);
     int st = 0;
     while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
     }
@@ -134,22 +129,24 @@ void WorkerProcess::onProcessExit(uv_process_t* p, int64_t status, int termSigna
   } else {
     self->status_ = ExitStatus{ExitStatus::Kind::Exited, static_cast<int>(status), 0};
   }
-  // Whatever the session started goes with it.
+  // Whatever the session started goes with it (the group, now that its leader is gone).
   ::kill(-self->pid_, SIGKILL);
   if (self->callbacks_.onExit) self->callbacks_.onExit(self->status_);  // may destroy self
 }
 
-void WorkerProcess::kill(int sig) {
+void WorkerProcess::signal(int sig) {
   if (pid_ <= 0 || !running()) return;
   if (::kill(-pid_, sig) != 0) ::kill(pid_, sig);
 }
 
-void WorkerProcess::drainOutput() {
+void WorkerProcess::drainOutput(std::size_t maxBytes) {
   char buf[65536];
-  for (auto [fd, stream] : {std::pair{outFd_, core::Stream::Stdout}, std::pair{errFd_, core::Stream::Stderr}}) {
-    while (true) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
+  std::size_t read = 0;
+  for (auto [fd, stream] : {std::pair{out_->fd(), protocol::Stream::Stdout}, std::pair{err_->fd(), protocol::Stream::Stderr}}) {
+    while (read < maxBytes) {  // a child that goes on writing cannot keep this loop going
+      const ssize_t n = ::read(fd, buf, std::min(sizeof buf, maxBytes - read));
       if (n > 0) {
+        read += static_cast<std::size_t>(n);
         callbacks_.onOutput(stream, std::string_view(buf, static_cast<std::size_t>(n)));
         continue;
       }
@@ -162,13 +159,13 @@ void WorkerProcess::drainOutput() {
 void WorkerProcess::pauseOutput() {
   out_->pauseReading();
   err_->pauseReading();
-  peer_->pauseReading();
+  control_->pauseReading();
 }
 
 void WorkerProcess::resumeOutput() {
   out_->resumeReading();
   err_->resumeReading();
-  peer_->resumeReading();
+  control_->resumeReading();
 }
 
 }  // namespace asyncode::daemon

@@ -147,6 +147,9 @@ bool Dispatcher::dispatch(const Notification& notification) {
     if (spdlog::should_log(spdlog::level::trace))
       spdlog::trace("--> {} ({:.3f} ms)", notification.method, millisecondsSince(received));
     return true;
+  } catch (const DecodeError& e) {  // a peer's mistake, not ours: not worth a warning
+    spdlog::debug("notification {} ignored: {}", notification.method, e.what());
+    return false;
   } catch (const std::exception& e) {
     spdlog::warn("notification {} ignored: {}", notification.method, e.what());
     return false;

@@ -72,6 +72,8 @@ class Reply {
   void operator()(const T& value) { r_(Json(value)); }
   void error(Error e) { r_.error(std::move(e)); }
   void error(ErrorCode code, std::string message) { r_.error(code, std::move(message)); }
+  [[nodiscard]] bool pending() const { return r_.pending(); }
+  [[nodiscard]] const Id& id() const { return r_.id(); }
   ReplyOnce& untyped() { return r_; }
 
  private:
@@ -119,16 +121,6 @@ class Dispatcher {
   template <class P, class T>
   void bind(const NotificationType<P>& type, T* self, void (T::*handler)(const P&)) {
     bind(type, [self, handler](const P& p) { (self->*handler)(p); });
-  }
-
-  // By method name (the untyped handlers' style, while they are converted).
-  template <class P, class R>
-  void bind(const std::string& method, std::function<void(const P&, Reply<R>)> handler) {
-    bind(RequestType<P, R>{method, ""}, std::move(handler));
-  }
-  template <class P>
-  void bindNotification(const std::string& method, std::function<void(const P&)> handler) {
-    bind(NotificationType<P>{method, ""}, std::move(handler));
   }
 
   // A request: its handler is called, or it is answered with an error. Never throws.

@@ -37,7 +37,6 @@ void Peer::onFrameError(const FrameError& e) {
 }
 
 void Peer::onBody(std::string& body) {
-  if (rawFilter_ && rawFilter_(body)) return;
   auto parsed = parseMessage(body);
   if (auto* bad = std::get_if<BadMessage>(&parsed)) {
     if (onBadMessage_) {

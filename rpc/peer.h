@@ -53,9 +53,6 @@ Answer<T> toAnswer(Response&& response) {
 class Peer {
  public:
   using ResponseFn = std::function<void(Response&& response)>;
-  // Sees every body before it is parsed; returns true when it took the body (forwarded
-  // verbatim, say), which then goes nowhere else.
-  using RawFilter = std::function<bool(std::string& body)>;
   using BadMessageFn = std::function<void(const BadMessage&)>;
   using ClosedFn = std::function<void(int status)>;
 
@@ -67,7 +64,6 @@ class Peer {
   ~Peer();
 
   Dispatcher& dispatcher() { return dispatcher_; }
-  void setRawFilter(RawFilter f) { rawFilter_ = std::move(f); }
   // A body that was not a message. By default it is answered with its error.
   void setOnBadMessage(BadMessageFn f) { onBadMessage_ = std::move(f); }
   // The link ended. Pending requests have already been failed (InternalError).
@@ -136,7 +132,6 @@ class Peer {
   Dispatcher dispatcher_;
   std::int64_t nextId_ = 1;
   std::map<std::int64_t, Pending> pending_;
-  RawFilter rawFilter_;
   BadMessageFn onBadMessage_;
   ClosedFn onClosed_;
   std::function<void(const Response&)> onStray_;

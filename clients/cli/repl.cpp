@@ -55,7 +55,7 @@ Repl::Repl(uv_loop_t* loop, const SessionOptions& session)
   }
   client_.setOnStatus([this](const StatusParams& s) {
     // While an exec runs, its own error (WorkerDied) says it.
-    if (s.state == "dead" && state_ != State::Running)
+    if (s.state == SessionState::Dead && state_ != State::Running)
       client_.error("the session's Python process died; it was restarted, with an empty namespace");
   });
   client_.onSignal(SIGINT, [this] { onInterruptKey(); });
@@ -85,8 +85,8 @@ void Repl::onConnected(Answer<DaemonLink::Ready> ready) {
     return client_.leave(1);
   }
   const auto& server = ready->server;
-  client_.console().note("asyncode " ASYNCODE_VERSION " (" + server.serverName + " " + server.serverVersion + "), Python " +
-                         server.pythonVersion + ", " + ready->backend + " session\n" +
+  client_.console().note("asyncode " ASYNCODE_VERSION " (" + server.serverInfo.name + " " + server.serverInfo.version +
+                         "), Python " + server.python.version + ", " + ready->backend + " session\n" +
                          "Top-level await works. Tab completes, Ctrl-C interrupts, Ctrl-D leaves.\n");
   prompt();
 }
@@ -123,7 +123,7 @@ void Repl::onLine(std::optional<std::string> line) {
   }
   state_ = State::Compiling;
   const std::uint64_t generation = ++compileGeneration_;
-  client_.link().call(methods::compile, CompileParams{code, rpc::Mode::interactive, client_.link().session()},
+  client_.link().call(methods::compile, CompileParams{code, Mode::Interactive, client_.link().session()},
                       [this, generation](Answer<CompileResult> r) {
                         if (generation == compileGeneration_ && state_ == State::Compiling) onCompiled(std::move(r));
                       });
@@ -135,8 +135,8 @@ void Repl::onCompiled(Answer<CompileResult> result) {
     lines_.clear();
     return prompt();
   }
-  if (result->status == CompileStatus::incomplete) {
-    indent_ = result->indent;
+  if (result->status == CompileStatus::Incomplete) {
+    indent_ = result->indent.value_or("");
     return prompt();
   }
   // Complete, or invalid: running it reports the SyntaxError as Python would.
@@ -147,7 +147,7 @@ void Repl::execute() {
   state_ = State::Running;
   ExecParams exec;
   exec.code = statement();
-  exec.mode = rpc::Mode::interactive;  // the daemon echoes expression values itself
+  exec.mode = Mode::Interactive;  // the daemon echoes expression values itself
   exec.session = client_.link().session();
   lines_.clear();
   client_.link().call(methods::exec, exec, [this](Answer<ExecResult> r) { onExecuted(std::move(r)); });
@@ -160,9 +160,9 @@ void Repl::onExecuted(Answer<ExecResult> result) {
     client_.error(result.error.message);
     return prompt();
   }
-  if (result->resultText) console.out(*result->resultText + "\n");
+  if (const auto text = plainText(result->result)) console.out(*text + "\n");
   if (const auto& error = result->error) {
-    if (result->status == ExecStatus::error && isSystemExit(*error)) {
+    if (result->status == ExecStatus::Error && isSystemExit(*error)) {
       const ExitRequest exit = exitRequestOf(*error);
       if (!exit.message.empty()) {
         console.finishLine(Stream::err);
@@ -211,7 +211,7 @@ void Repl::complete(const std::string& line, std::size_t point, std::function<vo
     Completion c;
     if (r && r->cursorStart >= static_cast<std::int64_t>(beforeLength)) {
       c.start = byteOffset(line, static_cast<std::size_t>(r->cursorStart) - beforeLength);
-      c.matches = r->matches;
+      c.matches = matchTexts(*r);
     }
     done(std::move(c));
   });
