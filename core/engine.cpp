@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -81,16 +80,13 @@ void Engine::exitIfForked() {
   ::_exit(0);
 }
 
-Engine::Engine(EngineConfig config) : config_(std::move(config)), mainThread_(pthread_self()) {
-  wakeFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wakeFd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+Engine::Engine(EngineConfig config, JobLane& lane)
+    : config_(std::move(config)), mainThread_(pthread_self()), lane_(lane) {
   static std::once_flag atfork;
   std::call_once(atfork, [] { ::pthread_atfork(nullptr, nullptr, &Engine::afterForkInChild); });
 }
 
-Engine::~Engine() {
-  if (wakeFd_ >= 0) ::close(wakeFd_);
-}
+Engine::~Engine() = default;
 
 void Engine::start() {
   PyConfig config;
@@ -145,65 +141,12 @@ int Engine::run() {
 }
 
 // ---- jobs ---------------------------------------------------------------------------
-void Engine::wake() {
-  const std::uint64_t one = 1;
-  [[maybe_unused]] const auto n = ::write(wakeFd_, &one, sizeof one);
-}
-
 void Engine::drainWake() {
-  if (lane_) {
-    std::deque<Job> got;
-    lane_->read(got);
-    if (got.empty()) return;
-    std::lock_guard lock(mu_);
-    for (auto& j : got) jobs_.push_back(std::move(j));
-    return;
-  }
-  std::uint64_t count = 0;
-  [[maybe_unused]] const auto n = ::read(wakeFd_, &count, sizeof count);
-}
-
-void Engine::push(Job job) {
-  {
-    std::lock_guard lock(mu_);
-    jobs_.push_back(std::move(job));
-  }
-  wake();
-}
-
-void Engine::submitExec(ExecRequest request) {
-  Job job;
-  job.kind = Job::Kind::Exec;
-  job.seq = request.seq;
-  job.exec = std::move(request);
-  push(std::move(job));
-}
-
-void Engine::submitReset(std::uint64_t seq) {
-  Job job;
-  job.kind = Job::Kind::Reset;
-  job.seq = seq;
-  push(std::move(job));
-}
-
-void Engine::submitConfigure(std::uint64_t seq, ConfigureRequest request) {
-  Job job;
-  job.kind = Job::Kind::Configure;
-  job.seq = seq;
-  job.configure = std::move(request);
-  push(std::move(job));
-}
-
-void Engine::submitPreload() {
-  Job job;
-  job.kind = Job::Kind::Preload;
-  push(std::move(job));
-}
-
-void Engine::submitShutdown() {
-  Job job;
-  job.kind = Job::Kind::Shutdown;
-  push(std::move(job));
+  std::deque<Job> got;
+  lane_.read(got);
+  if (got.empty()) return;
+  std::lock_guard lock(mu_);
+  for (auto& j : got) jobs_.push_back(std::move(j));
 }
 
 std::optional<Engine::Job> Engine::takeJob() {
@@ -217,6 +160,7 @@ std::optional<Engine::Job> Engine::takeJob() {
       if (jobs_.empty()) return std::nullopt;
       job = std::move(jobs_.front());
       jobs_.pop_front();
+      if (job.kind == Job::Kind::Configure) inputEnabled_ = job.configure.input;
       if (job.kind != Job::Kind::Exec) return job;
       if (cancelled_.erase(job.seq)) {
         cancelled = true;
@@ -231,12 +175,12 @@ std::optional<Engine::Job> Engine::takeJob() {
       }
       lastFinished_ = std::max(lastFinished_, job.seq);
     }
-    // Answered without running (lane mode only: the marks are made there).
+    // Answered without running.
     GilRelease nogil;
     if (cancelled) {
-      lane_->execCancelled(job.seq);
+      lane_.execCancelled(job.seq);
     } else {
-      lane_->execDone(stoppedBeforeStart(job.seq, *stopped));
+      lane_.execDone(stoppedBeforeStart(job.seq, *stopped));
     }
   }
 }
@@ -260,30 +204,14 @@ void Engine::waitJobs() {
   exitIfForked();
   GilRelease nogil;
   while (!hasJobs()) {
-    pollfd p{wakeFd(), POLLIN, 0};
+    pollfd p{lane_.fd(), POLLIN, 0};
     if (::poll(&p, 1, -1) < 0 && errno == EINTR) return;  // let Python run its signal handlers
     drainWake();
   }
 }
 
-std::uint64_t Engine::runningExec() const {
-  std::lock_guard lock(mu_);
-  return running_;
-}
-
-bool Engine::eraseQueuedLocked(std::uint64_t seq) {
-  for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
-    if (it->kind == Job::Kind::Exec && it->seq == seq) {
-      jobs_.erase(it);
-      return true;
-    }
-  }
-  return false;
-}
-
 bool Engine::removeQueued(std::uint64_t seq) {
   std::lock_guard lock(mu_);
-  if (!lane_) return eraseQueuedLocked(seq);
   if (seq == 0 || seq == running_ || seq <= lastFinished_) return false;
   cancelled_.insert(seq);  // answered when the main thread reaches it
   return true;
@@ -294,14 +222,9 @@ InterruptOutcome Engine::interrupt(std::uint64_t seq, InterruptReason reason) {
     std::lock_guard lock(mu_);
     if (seq != 0 && running_ == seq) {
       pendingInterrupt_ = reason;
-    } else if (lane_) {
+    } else {
       if (seq == 0 || seq <= lastFinished_) return InterruptOutcome::NotRunning;
       stopBeforeStart_[seq] = reason;  // not read or not taken yet: stopped when taken
-      return InterruptOutcome::Dequeued;
-    } else if (!eraseQueuedLocked(seq)) {
-      return InterruptOutcome::NotRunning;
-    } else {
-      outbox_.push(ExecDoneEvent{stoppedBeforeStart(seq, reason)});
       return InterruptOutcome::Dequeued;
     }
   }
@@ -368,17 +291,9 @@ void Engine::execStarted(std::uint64_t seq, std::optional<int> count) {
     std::lock_guard lock(mu_);
     announce = running_ == seq && runningAnnounces_;
   }
-  if (lane_) {
-    if (!announce) return;
-    GilRelease nogil;
-    lane_->execStarted(seq, count);
-    return;
-  }
-  if (announce) {
-    outbox_.push(ExecStartedEvent{seq, count});
-  } else {
-    outbox_.pushQuiet(ExecStartedEvent{seq, count});  // a fast exec's start costs no wake-up
-  }
+  if (!announce) return;  // only timed execs: a fast exec's start costs no write
+  GilRelease nogil;
+  lane_.execStarted(seq, count);
 }
 
 void Engine::execDone(ExecOutcome outcome) {
@@ -390,19 +305,17 @@ void Engine::execDone(ExecOutcome outcome) {
     }
     lastFinished_ = std::max(lastFinished_, outcome.seq);
   }
-  if (!lane_) return outbox_.push(ExecDoneEvent{std::move(outcome)});
   // The exec's output and displays reach the pipes before its answer leaves.
   const std::uint64_t written = outbox_.appended();
   GilRelease nogil;
   while (!outbox_.waitDelivered(written, std::chrono::milliseconds(100))) {
   }
-  lane_->execDone(outcome);
+  lane_.execDone(outcome);
 }
 
 void Engine::jobDone(std::uint64_t seq, std::optional<std::string> error) {
-  if (!lane_) return outbox_.push(JobDoneEvent{seq, std::move(error)});
   GilRelease nogil;
-  lane_->jobDone(seq, error);
+  lane_.jobDone(seq, error);
 }
 
 // ---- input --------------------------------------------------------------------------

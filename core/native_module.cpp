@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -35,10 +36,9 @@ bool utf8Of(PyObject* s, std::string& out) {
     return true;
   }
   PyErr_Clear();
-  PyObject* b = PyUnicode_AsEncodedString(s, "utf-8", "backslashreplace");
+  const PyRef b = PyRef::steal(PyUnicode_AsEncodedString(s, "utf-8", "backslashreplace"));
   if (!b) return false;
-  out.assign(PyBytes_AS_STRING(b), static_cast<std::size_t>(PyBytes_GET_SIZE(b)));
-  Py_DECREF(b);
+  out.assign(PyBytes_AS_STRING(b.get()), static_cast<std::size_t>(PyBytes_GET_SIZE(b.get())));
   return true;
 }
 
@@ -49,16 +49,14 @@ std::string strItem(PyObject* dict, const char* key) {
 }
 
 OwnerPtr currentOwner(ModuleState* st) {
-  PyObject* value = nullptr;
-  if (PyContextVar_Get(st->ownerVar, nullptr, &value) < 0) {
+  PyObject* raw = nullptr;
+  if (PyContextVar_Get(st->ownerVar, nullptr, &raw) < 0) {
     PyErr_Clear();
     return nullptr;
   }
-  OwnerPtr owner;
-  if (value && PyCapsule_IsValid(value, kOwnerCapsule))
-    owner = *static_cast<OwnerPtr*>(PyCapsule_GetPointer(value, kOwnerCapsule));
-  Py_XDECREF(value);
-  return owner;
+  const PyRef value = PyRef::steal(raw);  // a new reference, or none
+  if (!value || !PyCapsule_IsValid(value.get(), kOwnerCapsule)) return nullptr;
+  return *static_cast<OwnerPtr*>(PyCapsule_GetPointer(value.get(), kOwnerCapsule));
 }
 
 // [(mime, data, is_json), ...] -> MimeBundle
@@ -169,14 +167,12 @@ PyObject* makeWriter(PyObject* module, PyObject* arg) {
     PyErr_SetString(PyExc_ValueError, "stream must be 1 or 2");
     return nullptr;
   }
-  auto* w = new Writer{stateOf(module)->engine, module, static_cast<Stream>(fd)};
-  PyRef capsule = PyRef::steal(PyCapsule_New(w, kWriterCapsule, [](PyObject* c) {
+  auto w = std::make_unique<Writer>(Writer{stateOf(module)->engine, module, static_cast<Stream>(fd)});
+  PyRef capsule = PyRef::steal(PyCapsule_New(w.get(), kWriterCapsule, [](PyObject* c) {
     delete static_cast<Writer*>(PyCapsule_GetPointer(c, kWriterCapsule));
   }));
-  if (!capsule) {
-    delete w;
-    return nullptr;
-  }
+  if (!capsule) return nullptr;
+  w.release();  // the capsule owns it now
   return PyCFunction_New(&writerDef, capsule.get());
 }
 
@@ -229,12 +225,13 @@ PyObject* makeOwner(PyObject*, PyObject* args) {
     if (n == -1 && PyErr_Occurred()) return nullptr;
     owner.execCount = static_cast<int>(n);
   }
-  auto* holder = new OwnerPtr(std::make_shared<const Owner>(std::move(owner)));
-  PyObject* capsule = PyCapsule_New(holder, kOwnerCapsule, [](PyObject* c) {
+  auto holder = std::make_unique<OwnerPtr>(std::make_shared<const Owner>(std::move(owner)));
+  PyRef capsule = PyRef::steal(PyCapsule_New(holder.get(), kOwnerCapsule, [](PyObject* c) {
     delete static_cast<OwnerPtr*>(PyCapsule_GetPointer(c, kOwnerCapsule));
-  });
-  if (!capsule) delete holder;
-  return capsule;
+  }));
+  if (!capsule) return nullptr;
+  holder.release();  // the capsule owns it now
+  return capsule.release();
 }
 
 PyObject* display(PyObject* module, PyObject* items) {
@@ -448,8 +445,33 @@ PyModuleDef moduleDef = {
 
 }  // namespace
 
+// The engine's enums (core/types.h) as the Python half sees them: one definition, exported.
+struct IntConstant {
+  const char* name;
+  int value;
+};
+template <class E>
+constexpr IntConstant constant(const char* name, E value) {
+  return {name, static_cast<int>(value)};
+}
+constexpr IntConstant kConstants[] = {
+    constant("STATUS_OK", ExecStatus::Ok),
+    constant("STATUS_ERROR", ExecStatus::Error),
+    constant("STATUS_INTERRUPTED", ExecStatus::Interrupted),
+    constant("STATUS_TIMEOUT", ExecStatus::Timeout),
+    constant("HOW_NONE", InterruptHow::None),
+    constant("HOW_CANCELLED", InterruptHow::Cancelled),
+    constant("HOW_KEYBOARD_INTERRUPT", InterruptHow::KeyboardInterrupt),
+    constant("REASON_INTERRUPT", InterruptReason::Interrupt),
+    constant("REASON_TIMEOUT", InterruptReason::Timeout),
+    constant("MODE_CELL", Mode::Cell),
+    constant("MODE_INTERACTIVE", Mode::Interactive),
+    constant("MODE_MODULE", Mode::Module),
+};
+
 PyRef createNativeModule(Engine* engine) {
   PyRef module = check(PyModule_Create(&moduleDef));
+  for (const auto& c : kConstants) check(PyModule_AddIntConstant(module.get(), c.name, c.value));
   ModuleState* st = stateOf(module.get());
   st->engine = engine;
   st->ownerVar = PyContextVar_New("asyncode_owner", nullptr);

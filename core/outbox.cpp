@@ -53,12 +53,6 @@ void Outbox::push(OutEvent event) {
   wake(needed);
 }
 
-void Outbox::pushQuiet(OutEvent event) {
-  std::lock_guard lock(mu_);
-  if (auto* d = std::get_if<DisplayEvent>(&event)) d->seq = ++appended_;
-  events_.push_back(std::move(event));
-}
-
 bool Outbox::waitForRoom(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   return room_.wait_for(lock, timeout, [this] { return outputBytes_ < kCapacity; });

@@ -13,8 +13,7 @@ namespace asyncode::daemon {
 
 namespace link = protocol::link;
 
-JobLaneImpl::JobLaneImpl(int fd, core::Engine& engine)
-    : fd_(fd), engine_(engine), dispatcher_([this](std::string body) { write(body); }) {
+JobLaneImpl::JobLaneImpl(int fd) : fd_(fd), dispatcher_([this](std::string body) { write(body); }) {
   ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
   bindHandlers();
 }
@@ -52,11 +51,10 @@ void JobLaneImpl::onExec(const link::ExecParams& p, rpc::Reply<link::ExecResult>
 }
 
 void JobLaneImpl::onConfigure(const link::ConfigureParams& p, rpc::Reply<link::ConfigureResult> reply) {
-  engine_.setInputEnabled(p.input);
   core::Job job;
   job.kind = core::Job::Kind::Configure;
   job.seq = nextJob_++;
-  job.configure = core::ConfigureRequest{protocol::toString(p.backend), p.syncInLoop, p.cwd};
+  job.configure = core::ConfigureRequest{protocol::toString(p.backend), p.syncInLoop, p.cwd, p.input};
   configures_.emplace(job.seq, std::move(reply));
   out_->push_back(std::move(job));
 }

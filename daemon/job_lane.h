@@ -10,7 +10,6 @@
 #include <optional>
 #include <string>
 
-#include "core/engine.h"
 #include "core/job_lane.h"
 #include "protocol/worker_link.h"
 #include "rpc/dispatcher.h"
@@ -21,7 +20,7 @@ namespace asyncode::daemon {
 class JobLaneImpl final : public core::JobLane {
  public:
   // `fd` is made non-blocking; the lane does not own it.
-  JobLaneImpl(int fd, core::Engine& engine);
+  explicit JobLaneImpl(int fd);
 
   [[nodiscard]] int fd() const override { return fd_; }
   void read(std::deque<core::Job>& out) override;
@@ -39,7 +38,6 @@ class JobLaneImpl final : public core::JobLane {
   void write(const std::string& body);
 
   int fd_;
-  core::Engine& engine_;
   rpc::Dispatcher dispatcher_;
   rpc::FrameDecoder decoder_;
   bool ended_ = false;

@@ -65,9 +65,6 @@ class WorkerIo {
   void onEvent(core::InputRequestEvent& e);
   void onEvent(core::InputCancelledEvent& e);
   void onEvent(core::ReadyEvent& e);
-  static void onEvent(core::ExecStartedEvent&) {}  // execs start and end on the lane
-  static void onEvent(core::ExecDoneEvent&) {}
-  static void onEvent(core::JobDoneEvent&) {}
 
   struct PendingFrame {
     int pipe;                // 0: fd 1, 1: fd 2

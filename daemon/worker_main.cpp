@@ -61,14 +61,14 @@ int runWorker(const WorkerOptions& options) {
   std::array<int, 2> pipes{-1, -1};
   const std::optional<Magic> magic = openOutputPipes(options.outputMagic, pipes);
 
+  if (::fcntl(kWorkerLaneFd, F_GETFD) < 0) {
+    spdlog::critical("no exec lane on fd {}: a worker is started by asyncoded itself", kWorkerLaneFd);
+    return 2;
+  }
+  JobLaneImpl lane(kWorkerLaneFd);
   core::EngineConfig config;
   config.executable = options.executable;
-  core::Engine engine(config);
-  std::optional<JobLaneImpl> lane;
-  if (::fcntl(kWorkerLaneFd, F_GETFD) >= 0) {
-    lane.emplace(kWorkerLaneFd, engine);
-    engine.setLane(&*lane);
-  }
+  core::Engine engine(config, lane);
   WorkerIo io(engine, pipes, magic);
   io.start();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);

@@ -31,57 +31,86 @@ std::string ExitStatus::describe() const {
   return "ended";
 }
 
+namespace {
+
+// argv and envp for execve, with the strings they point into.
+struct CommandLine {
+  std::vector<std::string> strings;
+  std::vector<char*> pointers;
+  char** get() { return pointers.empty() ? nullptr : pointers.data(); }
+  void finish() {
+    for (auto& s : strings) pointers.push_back(s.data());
+    pointers.push_back(nullptr);
+  }
+};
+
+CommandLine argvOf(const WorkerSpec& spec) {
+  CommandLine c;
+  c.strings = {spec.self,        "--worker", "--log-level", spec.logLevel, "--parent-pid", std::to_string(::getpid()),
+               "--python-executable", spec.executable};
+  if (!spec.outputMagic.empty()) c.strings.insert(c.strings.end(), {"--output-magic", spec.outputMagic});
+  c.finish();
+  return c;
+}
+
+// The daemon's environment with the session's `env` on top; none (inherit) when it has none.
+CommandLine envOf(const WorkerSpec& spec) {
+  CommandLine c;
+  if (spec.env.empty()) return c;
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv(*e);
+    const auto eq = kv.find('=');
+    if (eq != std::string_view::npos && spec.env.count(std::string(kv.substr(0, eq)))) continue;
+    c.strings.emplace_back(kv);
+  }
+  for (const auto& [k, v] : spec.env) c.strings.push_back(k + "=" + v);
+  c.finish();
+  return c;
+}
+
+void inherit(uv_stdio_container_t& c, int fd) {
+  c.flags = UV_INHERIT_FD;
+  c.data.fd = fd;
+}
+
+}  // namespace
+
 WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks callbacks)
     : callbacks_(std::move(callbacks)) {
   auto [outRead, outWrite] = support::makePipe();
   auto [errRead, errWrite] = support::makePipe();
   auto [channel, childChannel] = support::makeSocketPair();
   auto [lane, childLane] = support::makeSocketPair();
+  spawn(loop, spec, {outWrite.get(), errWrite.get(), childChannel.get(), childLane.get()});
+  // The child has its ends; from here on the libuv handles own ours (closing one closes its fd).
+  out_ = std::make_unique<rpc::FdStream>(loop, outRead.release());
+  err_ = std::make_unique<rpc::FdStream>(loop, errRead.release());
+  const rpc::FrameLimits limits{std::size_t{1} << 30, 8192};
+  const int channelFd = channel.release();
+  control_ = std::make_unique<rpc::Peer>(loop, channelFd, channelFd, limits);
+  const int laneFd = lane.release();
+  lane_ = std::make_unique<rpc::Peer>(loop, laneFd, laneFd, limits);
+  auto onEnd = [](int) {};
+  out_->startReading([this](std::string_view b) { callbacks_.onOutput(protocol::Stream::Stdout, b); }, onEnd);
+  err_->startReading([this](std::string_view b) { callbacks_.onOutput(protocol::Stream::Stderr, b); }, onEnd);
+}
 
-  std::vector<std::string> args = {spec.self,         "--worker",
-                                   "--log-level",     spec.logLevel,
-                                   "--parent-pid",    std::to_string(::getpid()),
-                                   "--python-executable", spec.executable};
-  if (!spec.outputMagic.empty()) {
-    args.emplace_back("--output-magic");
-    args.push_back(spec.outputMagic);
-  }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  std::vector<std::string> envStrings;
-  std::vector<char*> envp;
-  if (!spec.env.empty()) {
-    for (char** e = environ; *e; ++e) {
-      std::string_view kv(*e);
-      const auto eq = kv.find('=');
-      if (eq != std::string_view::npos && spec.env.count(std::string(kv.substr(0, eq)))) continue;
-      envStrings.emplace_back(kv);
-    }
-    for (const auto& [k, v] : spec.env) envStrings.push_back(k + "=" + v);
-    for (auto& s : envStrings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-  }
-
+void WorkerProcess::spawn(uv_loop_t* loop, const WorkerSpec& spec, const ChildFds& fds) {
+  CommandLine argv = argvOf(spec);
+  CommandLine envp = envOf(spec);
   uv_stdio_container_t stdio[6];
   stdio[0].flags = UV_IGNORE;  // /dev/null: input() goes through the protocol
-  stdio[1].flags = UV_INHERIT_FD;
-  stdio[1].data.fd = outWrite.get();
-  stdio[2].flags = UV_INHERIT_FD;
-  stdio[2].data.fd = errWrite.get();
-  stdio[kWorkerChannelFd].flags = UV_INHERIT_FD;
-  stdio[kWorkerChannelFd].data.fd = childChannel.get();
-  stdio[kWorkerLogFd].flags = UV_INHERIT_FD;
-  stdio[kWorkerLogFd].data.fd = STDERR_FILENO;
-  stdio[kWorkerLaneFd].flags = UV_INHERIT_FD;
-  stdio[kWorkerLaneFd].data.fd = childLane.get();
+  inherit(stdio[1], fds.out);
+  inherit(stdio[2], fds.err);
+  inherit(stdio[kWorkerChannelFd], fds.channel);
+  inherit(stdio[kWorkerLogFd], STDERR_FILENO);
+  inherit(stdio[kWorkerLaneFd], fds.lane);
 
   uv_process_options_t options{};
   options.exit_cb = &WorkerProcess::onProcessExit;
   options.file = spec.self.c_str();
-  options.args = argv.data();
-  options.env = envp.empty() ? nullptr : envp.data();
+  options.args = argv.get();
+  options.env = envp.get();
   options.stdio_count = 6;
   options.stdio = stdio;
   options.flags = UV_PROCESS_DETACHED;  // a process group of its own: kill(-pid) reaches its children
@@ -94,22 +123,6 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
   process_ = rpc::UvHandle<uv_process_t>::adopt(handle);
   process_->data = this;
   pid_ = handle->pid;
-
-  outWrite.reset();
-  errWrite.reset();
-  childChannel.reset();
-  childLane.reset();
-  // From here on the libuv handles own the descriptors (closing a handle closes its fd).
-  out_ = std::make_unique<rpc::FdStream>(loop, outRead.release());
-  err_ = std::make_unique<rpc::FdStream>(loop, errRead.release());
-  const rpc::FrameLimits limits{std::size_t{1} << 30, 8192};
-  const int channelFd = channel.release();
-  control_ = std::make_unique<rpc::Peer>(loop, channelFd, channelFd, limits);
-  const int laneFd = lane.release();
-  lane_ = std::make_unique<rpc::Peer>(loop, laneFd, laneFd, limits);
-  auto onEnd = [](int) {};
-  out_->startReading([this](std::string_view b) { callbacks_.onOutput(protocol::Stream::Stdout, b); }, onEnd);
-  err_->startReading([this](std::string_view b) { callbacks_.onOutput(protocol::Stream::Stderr, b); }, onEnd);
 }
 
 WorkerProcess::~WorkerProcess() {

@@ -36,6 +36,11 @@ class WorkerProcess final : public WorkerHandle {
   void resumeOutput() override;
 
  private:
+  // The child's ends of its pipes and links.
+  struct ChildFds {
+    int out, err, channel, lane;
+  };
+  void spawn(uv_loop_t* loop, const WorkerSpec& spec, const ChildFds& fds);
   static void onProcessExit(uv_process_t* p, int64_t status, int termSignal);
 
   Callbacks callbacks_;

@@ -79,15 +79,6 @@ void ReplyOnce::error(Error e) {
   state_->send(serializeError(state_->id, e), &e);
 }
 
-void ReplyOnce::raw(std::string body) {
-  if (!state_ || !state_->claim()) {
-    assert(false && "a request was answered twice");
-    spdlog::error("a request was answered twice");
-    return;
-  }
-  state_->send(std::move(body), nullptr);
-}
-
 const Id& ReplyOnce::id() const {
   static const Id none = nullptr;
   return state_ ? state_->id : none;

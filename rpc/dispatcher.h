@@ -35,9 +35,6 @@ class ReplyOnce {
   void error(Error e);
   void error(ErrorCode code, std::string message) { error(Error{code, std::move(message), std::nullopt}); }
 
-  // Answer with an already serialized body (a forwarded response).
-  void raw(std::string body);
-
   [[nodiscard]] const Id& id() const;
   [[nodiscard]] const std::string& method() const;
   [[nodiscard]] bool pending() const;  // false once answered (or for an empty handle)

@@ -29,11 +29,10 @@ PyCF_ONLY_AST = 0x0400
 PyCF_ALLOW_TOP_LEVEL_AWAIT = 0x2000
 _FUTURE_FLAGS = 0x3E0000  # CO_FUTURE_* (division .. annotations)
 
-# Keep these in step with core/engine.cpp.
-STATUS_OK, STATUS_ERROR, STATUS_INTERRUPTED, STATUS_TIMEOUT = 0, 1, 2, 3
-HOW_NONE, HOW_CANCELLED, HOW_KEYBOARD_INTERRUPT = 0, 1, 2
-REASON_INTERRUPT, REASON_TIMEOUT = 0, 1
-MODE_CELL, MODE_INTERACTIVE, MODE_MODULE = 0, 1, 2
+# The engine's enums, defined once in core/types.h and exported by the native module.
+from _asyncode_c import (HOW_CANCELLED, HOW_KEYBOARD_INTERRUPT, HOW_NONE, MODE_CELL,  # noqa: E402,F401
+                         MODE_INTERACTIVE, MODE_MODULE, REASON_INTERRUPT, REASON_TIMEOUT,
+                         STATUS_ERROR, STATUS_INTERRUPTED, STATUS_OK, STATUS_TIMEOUT)
 
 
 class ExecState:

@@ -324,3 +324,20 @@ TEST_CASE("A session whose worker cannot start answers what waits for it", "[sup
     CHECK(r["error"]["message"].get<std::string>().find("could not start") != std::string::npos);
   }
 }
+
+TEST_CASE("The front binds every request a client may send, from the generated table", "[supervisor][methods]") {
+  Harness h;
+  h.initialize();
+  int checked = 0;
+  for (const auto& m : asyncode::protocol::kMethods) {
+    if (m.kind != asyncode::rpc::MethodKind::Request || m.direction == "daemon->client") continue;
+    if (m.method == "initialize" || m.method == "shutdown") continue;  // answered above / ends the daemon
+    CAPTURE(m.method);
+    const Json id = h.request(std::string(m.method), Json::object());
+    // Answered at once (an error for missing params, say) or by a worker later: never -32601.
+    if (const auto r = h.client->responseTo(id); r && r->contains("error")) CHECK(r->at("error").at("code") != -32601);
+    ++checked;
+  }
+  CHECK(checked == 12);
+  CHECK(h.error(h.request("no/such/method"))["code"] == -32601);
+}

@@ -63,12 +63,6 @@ TEST_CASE("ReplyOnce answers exactly once and echoes the id", "[dispatcher]") {
     REQUIRE(sent.bodies.size() == 1);
     CHECK(sent.at(0)["error"] == Json{{"code", -32602}, {"message", "bad"}, {"data", {{"k", 1}}}});
   }
-  SECTION("a raw body is sent verbatim") {
-    ReplyOnce r(Json(4), "exec", sent.sender());
-    r.raw("{\"forwarded\":true}");
-    CHECK_FALSE(r.pending());
-    CHECK(sent.bodies == std::vector<std::string>{"{\"forwarded\":true}"});
-  }
 }
 
 TEST_CASE("Dropping an unanswered ReplyOnce sends InternalError", "[dispatcher]") {
@@ -116,7 +110,6 @@ TEST_CASE("A second answer is ignored", "[dispatcher]") {
   r(Json(1));
   r(Json(2));
   r.error(ErrorCode::InternalError, "late");
-  r.raw("{}");
   REQUIRE(sent.bodies.size() == 1);
   CHECK(sent.at(0) == resultBody(3, 1));
 }
