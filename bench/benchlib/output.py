@@ -8,8 +8,8 @@ import subprocess
 
 from benchlib.context import Context, benchmark
 from benchlib.numbers import Metric, Target, summary
-from benchlib.others import AsyncioRepl
-from benchlib.peer import BenchError, now_ns
+from benchlib.others import AsyncioRepl, IPyKernel
+from benchlib.peer import BenchError, Peer, now_ns
 from benchlib.roundtrip import started
 from wire import encode_request
 
@@ -25,6 +25,82 @@ PRINT_BASELINE = ("import sys, time\n"
                   "sys.stderr.write(repr((t1 - t0) * 1e3))\n")
 
 
+EXPECTED_TEXT = "".join(f"{i}\n" for i in range(PRINT_LINES))
+
+
+def baseline(ctx: Context) -> float:
+    """The loop in a plain python3 whose stdout is /dev/null: its own ms."""
+    out = subprocess.run([ctx.python, "-c", PRINT_BASELINE], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         check=True)
+    return float(out.stderr)
+
+
+class DaemonPrints:
+    """The loop as an exec: the client's ms until the answer, the daemon's durationMs, and every
+    output notification checked (all the lines, in order)."""
+
+    def __init__(self, p: Peer):
+        self.p = p
+        self.texts: list[str] = []
+        self.current = None
+        self.chunks: list[int] = []  # output notifications per exec
+        p.on_notification = self.on_note
+
+    def on_note(self, msg: dict) -> None:
+        params = msg.get("params", {})
+        if msg["method"] == "output" and params.get("requestId") == self.current:
+            if params.get("stream") != "stdout":
+                raise BenchError(f"the loop wrote to {params.get('stream')}: {params.get('text', '')[:200]!r}")
+            self.texts.append(params["text"])
+
+    def __call__(self) -> tuple[float, float]:
+        self.texts.clear()
+        i = self.p.new_id()
+        self.current = i
+        data = encode_request(i, "exec", {"code": PRINT_CODE})
+        t0 = now_ns()
+        self.p.send(data)
+        t1, msg, body = self.p.wait(i, timeout=120)
+        result = (msg if msg is not None else json.loads(body))["result"]
+        if result.get("status") != "ok":
+            raise BenchError(f"the print loop gave {result}")
+        if "".join(self.texts) != EXPECTED_TEXT:
+            got = "".join(self.texts)
+            raise BenchError(f"the daemon's output of the loop: {got.count(chr(10))} lines, not {PRINT_LINES} "
+                             f"(or not in order)")
+        self.chunks.append(len(self.texts))
+        return (t1 - t0) / 1e6, result["durationMs"]
+
+
+def kernel_prints(k: IPyKernel) -> float:
+    parts: list[str] = []
+
+    def on_iopub(msg: dict) -> None:
+        if msg["msg_type"] == "stream":
+            parts.append(msg["content"]["text"])
+
+    k.drain(0.01)
+    t0 = now_ns()
+    _, t1, reply = k.run(k.execute(PRINT_CODE), timeout=300, on_iopub=on_iopub)
+    if reply["content"].get("status") != "ok" or "".join(parts) != EXPECTED_TEXT:
+        raise BenchError(f"ipykernel: the loop gave {reply['content'].get('status')} and "
+                         f"{''.join(parts).count(chr(10))} lines, not {PRINT_LINES}")
+    return (t1 - t0) / 1e6
+
+
+REPL_LINE = PRINT_CODE.encode() + b"\n\n"
+REPL_WANTED = [str(i).encode() for i in range(PRINT_LINES)]
+
+
+def repl_prints(r: AsyncioRepl) -> float:
+    t0 = now_ns()
+    t1 = r.run(REPL_LINE, timeout=300)
+    got = [ln for ln in bytes(r.buf).split(b"\r\n") if ln.isdigit()]
+    if got != REPL_WANTED:
+        raise BenchError(f"python -m asyncio printed {len(got)} lines of digits, not {PRINT_LINES}")
+    return (t1 - t0) / 1e6
+
+
 @benchmark("output", f"{PRINT_LINES:,} printed lines: `{PRINT_CODE}`, against the same loop in python3 > /dev/null")
 def bench_output(ctx: Context) -> list[Metric]:
     """asyncoded: the exec sent → its answer read, every `output` notification before it read and its
@@ -33,108 +109,40 @@ def bench_output(ctx: Context) -> list[Metric]:
     `python -m asyncio`: the loop typed → the next prompt, on its pty. The baseline: the same loop in
     `python3 -c` with stdout to /dev/null, timed inside that process (time.perf_counter around the loop
     and the final flush), so that its start-up does not count."""
-    n = ctx.reps(5, 2)
-    n_other = ctx.reps(3, 1)
+    n, n_other = ctx.reps(5, 2), ctx.reps(3, 1)
     client: dict[str, list[float]] = {"asyncoded": [], "python3_devnull": []}
     reported: dict[str, list[float]] = {"asyncoded": [], "python3_devnull": []}
-    chunks: list[int] = []
-    expected_text = "".join(f"{i}\n" for i in range(PRINT_LINES))
-
-    def baseline() -> float:
-        out = subprocess.run([ctx.python, "-c", PRINT_BASELINE], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             check=True)
-        return float(out.stderr)
-
     with contextlib.ExitStack() as stack:
-        p = stack.enter_context(started(ctx, ctx.daemon, 0))
-        texts: list[str] = []
-        current = [None]
-
-        def on_note(msg: dict) -> None:
-            params = msg.get("params", {})
-            if msg["method"] == "output" and params.get("requestId") == current[0]:
-                if params.get("stream") != "stdout":
-                    raise BenchError(f"the loop wrote to {params.get('stream')}: {params.get('text', '')[:200]!r}")
-                texts.append(params["text"])
-
-        p.on_notification = on_note
-
-        def daemon_once() -> tuple[float, float]:
-            texts.clear()
-            i = p.new_id()
-            current[0] = i
-            data = encode_request(i, "exec", {"code": PRINT_CODE})
-            t0 = now_ns()
-            p.send(data)
-            t1, msg, body = p.wait(i, timeout=120)
-            result = (msg if msg is not None else json.loads(body))["result"]
-            if result.get("status") != "ok":
-                raise BenchError(f"the print loop gave {result}")
-            if "".join(texts) != expected_text:
-                got = "".join(texts)
-                raise BenchError(f"the daemon's output of the loop: {got.count(chr(10))} lines, not {PRINT_LINES} "
-                                 f"(or not in order)")
-            chunks.append(len(texts))
-            return (t1 - t0) / 1e6, result["durationMs"]
-
+        daemon = DaemonPrints(stack.enter_context(started(ctx, ctx.daemon, 0)))
         k = ctx.kernel()
-        if k is not None:
-            client["ipykernel"] = []
-
-        def kernel_once() -> float:
-            parts: list[str] = []
-
-            def on_iopub(msg: dict) -> None:
-                if msg["msg_type"] == "stream":
-                    parts.append(msg["content"]["text"])
-
-            k.drain(0.01)
-            t0 = now_ns()
-            _, t1, reply = k.run(k.execute(PRINT_CODE), timeout=300, on_iopub=on_iopub)
-            if reply["content"].get("status") != "ok" or "".join(parts) != expected_text:
-                raise BenchError(f"ipykernel: the loop gave {reply['content'].get('status')} and "
-                                 f"{''.join(parts).count(chr(10))} lines, not {PRINT_LINES}")
-            return (t1 - t0) / 1e6
-
         r = None
         if ctx.repls_available():
             r = stack.enter_context(AsyncioRepl(ctx))
             r.wait_prompt()
-            client["asyncio_repl"] = []
-        repl_line = PRINT_CODE.encode() + b"\n\n"
-        wanted = [str(i).encode() for i in range(PRINT_LINES)]
-
-        def repl_once() -> float:
-            t0 = now_ns()
-            t1 = r.run(repl_line, timeout=300)
-            got = [ln for ln in bytes(r.buf).split(b"\r\n") if ln.isdigit()]
-            if got != wanted:
-                raise BenchError(f"python -m asyncio printed {len(got)} lines of digits, not {PRINT_LINES}")
-            return (t1 - t0) / 1e6
-
-        # One unrecorded round of each, then n rounds in rotating order.
-        daemon_once()
-        baseline()
+        rounds = {"asyncoded": daemon, "python3_devnull": lambda: baseline(ctx)}
         if k is not None:
-            kernel_once()
+            rounds["ipykernel"] = lambda: kernel_prints(k)
         if r is not None:
-            repl_once()
-        chunks.clear()
-        for i in range(n):
+            rounds["asyncio_repl"] = lambda: repl_prints(r)
+        for once in rounds.values():  # one unrecorded round of each
+            once()
+        daemon.chunks.clear()
+        for who in rounds:
+            client.setdefault(who, [])
+        for i in range(n):  # then n rounds in rotating order
             order = ["asyncoded", "python3_devnull", "ipykernel", "asyncio_repl"]
             for who in order[i % 4:] + order[: i % 4]:
-                if who == "asyncoded":
-                    c, d = daemon_once()
-                    client["asyncoded"].append(c)
-                    reported["asyncoded"].append(d)
-                elif who == "python3_devnull":
-                    b = baseline()
-                    client["python3_devnull"].append(b)
-                    reported["python3_devnull"].append(b)
-                elif who == "ipykernel" and k is not None and i < n_other:
-                    client["ipykernel"].append(kernel_once())
-                elif who == "asyncio_repl" and r is not None and i < n_other:
-                    client["asyncio_repl"].append(repl_once())
+                if who not in rounds or (who in ("ipykernel", "asyncio_repl") and i >= n_other):
+                    continue
+                got = rounds[who]()
+                c, d = got if who == "asyncoded" else (got, got)
+                client[who].append(c)
+                if who in reported:
+                    reported[who].append(d)
+    return output_metrics(ctx, client, reported, daemon.chunks)
+
+
+def output_metrics(ctx: Context, client: dict, reported: dict, chunks: list[int]) -> list[Metric]:
     extra = {"lines": PRINT_LINES, "code": PRINT_CODE, "baseline_code": PRINT_BASELINE,
              "output_notifications_per_exec": summary(chunks)}
     if chunks:
