@@ -112,7 +112,11 @@ int Engine::run() {
 }
 
 // ---- jobs ---------------------------------------------------------------------------
+// A forked child of user code touches none of the engine's mutexes: a thread that is not in
+// the child may have held one at the fork. It ends at its next takeJob() or waitJobs().
+
 void Engine::drainWake() {
+  if (forked_) return;
   std::deque<Job> got;
   lane_.read(got);
   if (got.empty()) return;
@@ -167,6 +171,7 @@ ExecOutcome Engine::stoppedBeforeStart(std::uint64_t seq, InterruptReason reason
 }
 
 bool Engine::hasJobs() const {
+  if (forked_) return false;  // it waits for jobs, and so ends
   std::lock_guard lock(mu_);
   return !jobs_.empty();
 }
@@ -257,6 +262,7 @@ std::optional<InterruptReason> Engine::interruptReason(std::uint64_t seq) const 
 }
 
 void Engine::execStarted(std::uint64_t seq, std::optional<int> count) {
+  if (forked_) return;
   bool announce = false;
   {
     std::lock_guard lock(mu_);
@@ -268,6 +274,7 @@ void Engine::execStarted(std::uint64_t seq, std::optional<int> count) {
 }
 
 void Engine::execDone(ExecOutcome outcome) {
+  if (forked_) return;  // the parent answers
   {
     std::lock_guard lock(mu_);
     if (running_ == outcome.seq) {
@@ -285,6 +292,7 @@ void Engine::execDone(ExecOutcome outcome) {
 }
 
 void Engine::jobDone(std::uint64_t seq, std::optional<std::string> error) {
+  if (forked_) return;
   GilRelease nogil;
   lane_.jobDone(seq, error);
 }
