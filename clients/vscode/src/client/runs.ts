@@ -115,6 +115,11 @@ export class Runs {
     });
   }
 
+  /** The run that asked (an `input` request), if any. */
+  find(p: { tag?: string; requestId: RequestId | null }): Run | undefined {
+    return (p.tag !== undefined ? this.byTag.get(p.tag) : undefined) ?? (p.requestId !== null ? this.byId.get(String(p.requestId)) : undefined);
+  }
+
   /** The run a notification belongs to: by tag, else by requestId; undefined for nobody's. */
   private route(p: { tag?: string; requestId: RequestId | null; execCount?: number | null }): Run | undefined {
     let run = p.tag !== undefined ? this.byTag.get(p.tag) : undefined;

@@ -1,0 +1,249 @@
+// A real VS Code workbench for the UI tests: code-server (from npm) serving it on
+// 127.0.0.1, Debian's chromium showing it, playwright-core driving it, and the built
+// .vsix installed as a user installs it. See shared CLIENTS.md for why it is built so.
+import { spawn, execFile } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const codeServer = join(here, 'node_modules', '.bin', 'code-server');
+export const artifacts = process.env.ASYNCODE_UI_ARTIFACTS ?? join(here, 'artifacts');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Monaco renders spaces as U+00A0. */
+export const plain = (s) => s.replace(/\u00a0/g, ' ');
+
+export class Workbench {
+  /**
+   * @param {{vsix: string, files?: Record<string,string>, settings?: object, name?: string}} o
+   */
+  static async start(o) {
+    const wb = new Workbench();
+    await wb.#start(o);
+    return wb;
+  }
+
+  async #start({ vsix, files = {}, settings = {}, name = 'ui' }) {
+    const root = join(here, 'runs', name);
+    rmSync(root, { recursive: true, force: true });
+    this.root = root;
+    const home = join(root, 'home');
+    this.userData = join(root, 'user-data');
+    this.extensions = join(root, 'extensions');
+    this.workspace = join(root, 'workspace');
+    for (const d of [home, join(this.userData, 'User'), this.extensions, this.workspace, artifacts]) mkdirSync(d, { recursive: true });
+    for (const [file, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(this.workspace, file)), { recursive: true });
+      writeFileSync(join(this.workspace, file), text);
+    }
+    writeFileSync(
+      join(this.userData, 'User', 'settings.json'),
+      JSON.stringify(
+        {
+          'workbench.startupEditor': 'none',
+          'security.workspace.trust.enabled': false,
+          'workbench.tips.enabled': false,
+          'extensions.ignoreRecommendations': true,
+          'telemetry.telemetryLevel': 'off',
+          'update.mode': 'none',
+          'workbench.enableExperiments': false,
+          'editor.minimap.enabled': false,
+          'files.hotExit': 'off',
+          'window.restoreWindows': 'none',
+          'workbench.colorTheme': 'Default Light Modern',
+          'chat.commandCenter.enabled': false,
+          'git.enabled': false,
+          'git.openRepositoryInParentFolders': 'never',
+          ...settings,
+        },
+        null,
+        2,
+      ),
+    );
+    this.env = {
+      ...process.env,
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, '.config'),
+      XDG_DATA_HOME: join(home, '.local', 'share'),
+      XDG_CACHE_HOME: join(home, '.cache'),
+    };
+    delete this.env.ASYNCODE_DAEMON; // the daemon inside the .vsix runs
+    const common = ['--user-data-dir', this.userData, '--extensions-dir', this.extensions];
+    await promisify(execFile)(codeServer, [...common, '--install-extension', vsix], { env: this.env, timeout: 120000 });
+    this.port = await freePort();
+    this.serverLog = [];
+    // its own process group (setsid): it forks watchers and extension hosts
+    this.server = spawn(
+      codeServer,
+      [
+        '--bind-addr', `127.0.0.1:${this.port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
+        '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened', ...common, this.workspace,
+      ],
+      { env: this.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const keep = (d) => {
+      this.serverLog.push(String(d));
+      if (this.serverLog.length > 500) this.serverLog.shift();
+    };
+    this.server.stdout.on('data', keep);
+    this.server.stderr.on('data', keep);
+    const url = `http://127.0.0.1:${this.port}`;
+    const deadline = Date.now() + 60000;
+    for (;;) {
+      try {
+        if ((await fetch(`${url}/healthz`)).ok) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline || this.server.exitCode !== null) throw new Error(`code-server did not start:\n${this.serverLog.join('')}`);
+      await sleep(100);
+    }
+    this.browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+      ],
+    });
+    this.context = await this.browser.newContext({ viewport: { width: 1400, height: 860 } });
+    this.page = await this.context.newPage();
+    await this.page.goto(`${url}/?folder=${encodeURIComponent(this.workspace)}`);
+    await this.page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 60000 });
+  }
+
+  /** Runs a palette command by its title, retrying while the extension host starts. */
+  async command(title, { timeout = 30000 } = {}) {
+    const page = this.page;
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor();
+      await input.fill(`>${title}`);
+      const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+      try {
+        await row.waitFor({ timeout: 3000 });
+        const label = plain(await row.locator('.label-name').first().innerText()).trim();
+        if (label.endsWith(title)) {
+          await page.keyboard.press('Enter');
+          return;
+        }
+      } catch {
+        // not registered yet
+      }
+      if (Date.now() > deadline) throw new Error(`no command "${title}" in the palette`);
+      await sleep(500);
+    }
+  }
+
+  /** Opens a workspace file in the editor and waits for its text. */
+  async open(file) {
+    const page = this.page;
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill(file);
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: file }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator(`.tab.active[aria-label*="${file}"]`).first().waitFor();
+    await page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor();
+  }
+
+  /** Puts the cursor on a line (1-based) of the active editor. */
+  async goToLine(line) {
+    await this.page.keyboard.press('Control+G');
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill(`:${line}`);
+    await this.page.keyboard.press('Enter');
+  }
+
+  /** Focuses the text editor of the given file. */
+  async focusEditor(file) {
+    await this.page.locator(`.tab[aria-label*="${file}"]`).first().click();
+    await this.page.locator('.editor-group-container.active .monaco-editor textarea').first().focus();
+  }
+
+  /** Text of every frame (notebook outputs render in webview iframes). */
+  async allText() {
+    const parts = [];
+    for (const frame of this.page.frames()) {
+      try {
+        parts.push(await frame.evaluate(() => document.body?.innerText ?? ''));
+      } catch {
+        // a frame that went away
+      }
+    }
+    return plain(parts.join('\n'));
+  }
+
+  /** Waits until `predicate(text of every frame)` holds. */
+  async waitForText(predicate, { timeout = 30000, what = 'text' } = {}) {
+    const deadline = Date.now() + timeout;
+    let text = '';
+    for (;;) {
+      text = await this.allText();
+      if (typeof predicate === 'string' ? text.includes(predicate) : predicate(text)) return text;
+      if (Date.now() > deadline) {
+        await this.screenshot(`timeout-${what.replace(/\W+/g, '-')}`);
+        throw new Error(`timed out waiting for ${what}; the page shows:\n${text.slice(-3000)}`);
+      }
+      await sleep(100);
+    }
+  }
+
+  async screenshot(name) {
+    const path = join(artifacts, `${name}.png`);
+    await this.page.screenshot({ path });
+    return path;
+  }
+
+  async stop() {
+    try {
+      await this.browser?.close();
+    } catch {
+      // already gone
+    }
+    const pgid = this.server?.pid;
+    if (pgid && this.server.exitCode === null) {
+      const exited = new Promise((r) => this.server.once('exit', r));
+      try {
+        process.kill(-pgid, 'SIGTERM');
+      } catch {
+        // gone
+      }
+      await Promise.race([exited, sleep(5000)]);
+    }
+    if (pgid) {
+      try {
+        process.kill(-pgid, 'SIGKILL'); // what is left of the group (extension hosts, watchers)
+      } catch {
+        // nothing left
+      }
+    }
+  }
+}
+
+export function vsixPath() {
+  const p = process.env.ASYNCODE_VSIX;
+  if (!p || !existsSync(p)) throw new Error('set ASYNCODE_VSIX to the built .vsix (scripts/test.sh does)');
+  return p;
+}
