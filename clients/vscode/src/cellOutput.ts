@@ -47,6 +47,11 @@ export function writerOf(cell: vscode.NotebookCell): CellWriter | undefined {
   return writers.get(cell);
 }
 const changed = new vscode.EventEmitter<void>();
+let lastTruncated: WeakRef<CellWriter> | undefined;
+/** The latest writer whose cell shows only the last lines of its output. */
+export function lastTruncatedWriter(): CellWriter | undefined {
+  return lastTruncated?.deref();
+}
 /** A cell's hidden line count changed (for its status bar item). */
 export const onDidChangeHidden = changed.event;
 
@@ -78,17 +83,24 @@ export class CellWriter implements RunSink {
   }
 
   /** Runs `op` after every earlier edit of this cell (the API's edits are async). */
-  private enqueue(op: (e: vscode.NotebookCellExecution) => Thenable<unknown> | void) {
+  private enqueue(op: (e: vscode.NotebookCellExecution) => Thenable<unknown> | void, onError?: () => void) {
     const execution = this.ensureExecution();
-    this.queue = this.queue.then(
-      () => op(execution),
-    ).then(undefined, (e) => this.options.log(`[cell output] ${e instanceof Error ? e.message : e}`));
-    return this.queue;
+    this.queue = this.queue
+      .then(() => op(execution))
+      .then(undefined, (e) => {
+        this.options.log(`[cell output] ${e instanceof Error ? e.message : e}`);
+        onError?.();
+      });
   }
 
   private ensureExecution(): vscode.NotebookCellExecution {
     if (this.execution) {
       if (this.ended) this.bumpLate();
+      else if (!this.startedMain) {
+        // whatever writes has started
+        this.execution.start(Date.now());
+        this.startedMain = true;
+      }
       return this.execution;
     }
     // A task of a run that has answered writes: a short execution of the same cell.
@@ -242,6 +254,7 @@ export class CellWriter implements RunSink {
   private setHidden(n: number) {
     if (n !== this.hiddenLines) {
       this.hiddenLines = n;
+      if (n > 0) lastTruncated = new WeakRef(this);
       changed.fire();
     }
   }
@@ -271,7 +284,13 @@ export class CellWriter implements RunSink {
       } else {
         const output = new vscode.NotebookCellOutput([item]);
         block.output = output;
-        this.enqueue((e) => e.appendOutput(output));
+        this.enqueue(
+          (e) => e.appendOutput(output),
+          () => {
+            block.output = undefined;
+            block.dirty = true;
+          },
+        );
       }
     }
     this.setHidden(hidden);

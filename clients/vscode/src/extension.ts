@@ -7,7 +7,7 @@ import { currentSession, inputHandler, interrupt, restart, sessionMenu, StatusBa
 import { LiveLanguage } from './language';
 import { VariablesView } from './variables';
 import { NotebookKernel } from './notebook';
-import { onDidChangeHidden, writerOf } from './cellOutput';
+import { lastTruncatedWriter, onDidChangeHidden, writerOf } from './cellOutput';
 
 let ctx: Asyncode | undefined;
 
@@ -61,9 +61,10 @@ export function activate(context: vscode.ExtensionContext) {
     command('asyncode.inputEnter', () => inputEnter(c)),
     command('asyncode.openWholeOutput', async (cell?: vscode.NotebookCell) => {
       const target = cell ?? activeCell();
-      const writer = target && writerOf(target);
+      let writer = target && writerOf(target);
+      if (!writer || writer.hiddenLines === 0) writer = lastTruncatedWriter() ?? writer;
       if (!writer) {
-        void vscode.window.showInformationMessage('asyncode: select a cell of the interactive window first.');
+        void vscode.window.showInformationMessage('asyncode: no cell has more output than it shows.');
         return;
       }
       const doc = await vscode.workspace.openTextDocument({ content: writer.wholeText(), language: 'log' });

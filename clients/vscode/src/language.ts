@@ -19,8 +19,10 @@ const KINDS: Record<string, vscode.CompletionItemKind> = {
   path: vscode.CompletionItemKind.File,
 };
 
-/** Most of a file is context; beyond this size only the lines up to the cursor's go. */
-const MAX_CODE = 100_000;
+/** The input box's whole text goes; of a file only the cursor's line, so that the live
+ *  namespace answers (a file's own static definitions would otherwise shadow its objects
+ *  in Jedi; static analysis is other extensions' part). */
+const MAX_CODE = 20_000;
 
 function withCancel<T>(p: Promise<T>, token: vscode.CancellationToken, fallback: T): Promise<T> {
   return new Promise((resolve) => {
@@ -53,7 +55,7 @@ export class LiveLanguage implements vscode.CompletionItemProvider, vscode.Hover
   private codeAt(doc: vscode.TextDocument, position: vscode.Position) {
     let code = doc.getText();
     let base = 0;
-    if (code.length > MAX_CODE) {
+    if (doc.uri.scheme !== 'vscode-interactive-input' || code.length > MAX_CODE) {
       base = doc.offsetAt(new vscode.Position(position.line, 0));
       code = doc.lineAt(position.line).text;
     }

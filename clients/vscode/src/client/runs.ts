@@ -115,9 +115,9 @@ export class Runs {
     });
   }
 
-  /** The run that asked (an `input` request), if any. */
+  /** The run a daemon request (`input`) comes from, if any: it is running. */
   find(p: { tag?: string; requestId: RequestId | null }): Run | undefined {
-    return (p.tag !== undefined ? this.byTag.get(p.tag) : undefined) ?? (p.requestId !== null ? this.byId.get(String(p.requestId)) : undefined);
+    return this.route(p);
   }
 
   /** The run a notification belongs to: by tag, else by requestId; undefined for nobody's. */

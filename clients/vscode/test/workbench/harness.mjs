@@ -153,18 +153,17 @@ export class Workbench {
     }
   }
 
-  /** Opens a workspace file in the editor and waits for its text. */
+  /** Opens a file of the workspace's top folder from the Explorer, as a user does. */
   async open(file) {
     const page = this.page;
     await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+P');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor();
-    await input.fill(file);
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: file }).first().waitFor();
-    await page.keyboard.press('Enter');
-    await page.locator(`.tab.active[aria-label*="${file}"]`).first().waitFor();
-    await page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor();
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first();
+    if (!(await row.isVisible())) await this.command('View: Show Explorer');
+    await row.dblclick({ timeout: 30000 });
+    await page.locator(`.tab.active[aria-label*="${file}"]`).first().waitFor({ timeout: 30000 });
+    if (file.endsWith('.py')) {
+      await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().waitFor();
+    }
   }
 
   /** Puts the cursor on a line (1-based) of the active editor. */
@@ -182,17 +181,31 @@ export class Workbench {
     await this.page.locator('.editor-group-container.active .monaco-editor textarea').first().focus();
   }
 
-  /** Text of every frame (notebook outputs render in webview iframes). */
+  /** Text of every frame (notebook outputs render in webview iframes, some inside shadow
+   *  roots), without the screen reader's announcements. */
   async allText() {
     const parts = [];
     for (const frame of this.page.frames()) {
       try {
-        parts.push(await frame.evaluate(() => document.body?.innerText ?? ''));
+        parts.push(await frame.evaluate(textOfPage));
       } catch {
         // a frame that went away
       }
     }
     return plain(parts.join('\n'));
+  }
+
+  /** The text of each output cell of the notebook webviews, in the order shown. */
+  async outputCells() {
+    const cells = [];
+    for (const frame of this.page.frames()) {
+      try {
+        cells.push(...(await frame.evaluate(outputCellsOfPage)));
+      } catch {
+        // not a webview, or gone
+      }
+    }
+    return cells.sort((a, b) => a.top - b.top).map((c) => plain(c.text));
   }
 
   /** Waits until `predicate(text of every frame)` holds. */
@@ -208,6 +221,27 @@ export class Workbench {
       }
       await sleep(100);
     }
+  }
+
+  /** Waits until `predicate(texts of the output cells)` holds; returns those texts. */
+  async waitForOutputs(predicate, { timeout = 30000, what = 'outputs' } = {}) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const cells = await this.outputCells();
+      if (predicate(cells)) return cells;
+      if (Date.now() > deadline) {
+        await this.screenshot(`timeout-${what.replace(/\W+/g, '-')}`);
+        throw new Error(`timed out waiting for ${what}; the output cells are:\n${JSON.stringify(cells, null, 1).slice(-3000)}`);
+      }
+      await sleep(50);
+    }
+  }
+
+  /** Waits for a notification toast whose text matches; returns its text. */
+  async waitForNotification(pattern, { timeout = 30000 } = {}) {
+    const toast = this.page.locator('.notifications-toasts .notification-list-item', { hasText: pattern }).first();
+    await toast.waitFor({ timeout });
+    return plain(await toast.innerText());
   }
 
   async screenshot(name) {
@@ -246,4 +280,54 @@ export function vsixPath() {
   const p = process.env.ASYNCODE_VSIX;
   if (!p || !existsSync(p)) throw new Error('set ASYNCODE_VSIX to the built .vsix (scripts/test.sh does)');
   return p;
+}
+
+// Run inside a page or frame: its visible text, shadow roots included.
+function textOfPage() {
+  const parts = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  const skip = (n) => {
+    for (let e = n.parentElement; e; e = e.parentElement) {
+      if (e.classList.contains('monaco-aria-container') || e.tagName === 'SCRIPT' || e.tagName === 'STYLE') return true;
+    }
+    return false;
+  };
+  const collect = (root) => {
+    const w = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+    for (let n = w.nextNode(); n; n = w.nextNode()) {
+      if (n.nodeType === 3) {
+        if (!skip(n)) parts.push(n.textContent);
+      } else {
+        if (n.tagName === 'DIV' || n.tagName === 'BR' || n.tagName === 'TR' || n.tagName === 'P') parts.push('\n');
+        if (n.shadowRoot) collect(n.shadowRoot);
+      }
+    }
+  };
+  void walk;
+  if (document.body) collect(document.body);
+  return parts.join('');
+}
+
+// Run inside a notebook webview: each cell's outputs (a .cell_container), with its place.
+function outputCellsOfPage() {
+  const text = (root) => {
+    const parts = [];
+    const w = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+    for (let n = w.nextNode(); n; n = w.nextNode()) {
+      if (n.nodeType === 3) parts.push(n.textContent);
+      else {
+        if (n.tagName === 'DIV' || n.tagName === 'BR') parts.push('\n');
+        if (n.shadowRoot) parts.push(text(n.shadowRoot));
+      }
+    }
+    return parts.join('');
+  };
+  return [...document.querySelectorAll('.cell_container')].map((c) => ({
+    top: c.getBoundingClientRect().top,
+    text: text(c),
+  }));
 }
