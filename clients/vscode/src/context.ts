@@ -189,11 +189,22 @@ export class Asyncode implements vscode.Disposable {
     await this.open(session, resource);
     const { runs } = await this.client();
     const run = runs.start({ ...request, session: session.name }, sink);
-    run.done.then(
-      () => this.runEmitter.fire(run),
-      () => this.runEmitter.fire(run),
-    );
+    const finished = () => {
+      if (process.env.ASYNCODE_VSCODE_TIMINGS) this.logTimings(run);
+      this.runEmitter.fire(run);
+    };
+    run.done.then(finished, finished);
     return run;
+  }
+
+  /** One line per run for the benchmark: what the daemon's side took, seen from here. */
+  private logTimings(run: Run) {
+    const sent = run.sentClock;
+    if (sent === undefined) return;
+    const ms = (t?: number) => (t === undefined ? 'none' : (t - sent).toFixed(2));
+    this.log.appendLine(
+      `[timing] tag=${run.tag} firstOutputMs=${ms(run.firstOutputClock)} answerMs=${ms(run.answerClock)} durationMs=${run.result?.durationMs?.toFixed(2) ?? 'none'}`,
+    );
   }
 
   /** How the last interrupt ended (for tests and the status bar). */

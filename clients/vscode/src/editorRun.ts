@@ -159,7 +159,8 @@ export class EditorRuns implements vscode.Disposable {
           mark.text = oneLine(result.result) ?? '✓';
         } else {
           mark.text = result.status === 'error' ? `✗ ${result.error?.type ?? 'error'}` : `✗ ${result.status}`;
-          if (result.error) this.diagnose(doc, filename, range, result.error);
+          // an interrupt or a timeout is not a fault of the code
+          if (result.status === 'error' && result.error) this.diagnose(doc, filename, range, result.error);
         }
         this.redraw(doc.uri);
       },

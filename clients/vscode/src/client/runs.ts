@@ -53,6 +53,10 @@ export class Run {
   readonly queuedAt = Date.now();
   startedAt?: number;
   endedAt?: number;
+  /** performance.now() when the exec was written, its first output or display came, its answer came. */
+  sentClock?: number;
+  firstOutputClock?: number;
+  answerClock?: number;
   constructor(
     readonly tag: string,
     readonly request: RunRequest,
@@ -88,6 +92,7 @@ export class Runs {
     daemon.onExecSent((sent) => {
       const run = sent.tag !== undefined ? this.byTag.get(sent.tag) : undefined;
       if (run) {
+        run.sentClock = performance.now();
         run.requestId = sent.id;
         this.byId.set(String(sent.id), run);
       }
@@ -121,10 +126,11 @@ export class Runs {
   }
 
   /** The run a notification belongs to: by tag, else by requestId; undefined for nobody's. */
-  private route(p: { tag?: string; requestId: RequestId | null; execCount?: number | null }): Run | undefined {
+  private route(p: { tag?: string; requestId: RequestId | null; execCount?: number | null; stream?: string }): Run | undefined {
     let run = p.tag !== undefined ? this.byTag.get(p.tag) : undefined;
     if (!run && p.requestId !== null && p.requestId !== undefined) run = this.byId.get(String(p.requestId));
     if (run && run.state === 'queued') this.markStarted(run, p.execCount);
+    if (run && run.firstOutputClock === undefined && 'stream' in p) run.firstOutputClock = performance.now();
     return run;
   }
 
@@ -174,6 +180,7 @@ export class Runs {
       }
       try {
         const result = await this.daemon.request(m.exec, params, token);
+        run.answerClock = performance.now();
         run.result = result;
         if (result.execCount !== undefined && !request.silent) run.execCount = result.execCount;
         this.markStarted(run, run.execCount);

@@ -39,7 +39,7 @@ export class Workbench {
     return wb;
   }
 
-  async #start({ vsix, files = {}, settings = {}, name = 'ui' }) {
+  async #start({ vsix, files = {}, settings = {}, name = 'ui', env = {} }) {
     const root = join(here, 'runs', name);
     rmSync(root, { recursive: true, force: true });
     this.root = root;
@@ -82,6 +82,7 @@ export class Workbench {
       XDG_CONFIG_HOME: join(home, '.config'),
       XDG_DATA_HOME: join(home, '.local', 'share'),
       XDG_CACHE_HOME: join(home, '.cache'),
+      ...env,
     };
     delete this.env.ASYNCODE_DAEMON; // the daemon inside the .vsix runs
     const common = ['--user-data-dir', this.userData, '--extensions-dir', this.extensions];
@@ -125,10 +126,13 @@ export class Workbench {
     this.page = await this.context.newPage();
     await this.page.goto(`${url}/?folder=${encodeURIComponent(this.workspace)}`);
     await this.page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 60000 });
+    // Until the workbench has registered the extensions' contributions, keybindings and
+    // notebook types are missing: the palette listing our command says they are there.
+    await this.command('asyncode: Show Log', { run: false, timeout: 90000 });
   }
 
   /** Runs a palette command by its title, retrying while the extension host starts. */
-  async command(title, { timeout = 30000 } = {}) {
+  async command(title, { timeout = 30000, run = true } = {}) {
     const page = this.page;
     const deadline = Date.now() + timeout;
     for (;;) {
@@ -142,7 +146,7 @@ export class Workbench {
         await row.waitFor({ timeout: 3000 });
         const label = plain(await row.locator('.label-name').first().innerText()).trim();
         if (label.endsWith(title)) {
-          await page.keyboard.press('Enter');
+          await page.keyboard.press(run ? 'Enter' : 'Escape');
           return;
         }
       } catch {

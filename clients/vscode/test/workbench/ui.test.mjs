@@ -115,6 +115,8 @@ const has = (pattern) => (cells) => cells.some((c) => pattern.test(c));
 
 async function runCellAt(file, line) {
   await wb.open(file);
+  // the CodeLens over the cell says the extension is active in this editor
+  await wb.page.locator('.editor-group-container.active .codelens-decoration', { hasText: 'Run Cell' }).first().waitFor({ timeout: 60000 });
   await wb.goToLine(line);
   await wb.page.keyboard.press('Control+Enter');
 }
@@ -175,6 +177,7 @@ ui('an error puts a diagnostic on the failing line of the file', async () => {
   assert.match(text, /\[Ln 5, Col \d+\]/);
   await wb.screenshot('diagnostic');
   await wb.page.keyboard.press('Escape');
+  await wb.page.keyboard.press('Control+J'); // the panel away again
 });
 
 ui('a completion from the live session shows in the suggest widget', async () => {
@@ -220,7 +223,7 @@ ui('an HTML table and a PNG render in the window', async () => {
     }
     if (!(found.table && found.png)) await new Promise((r) => setTimeout(r, 100));
   }
-  await wb.screenshot('rich-output');
+  await wb.screenshot('rich-output'); // the README's picture
   assert.deepEqual(found, { table: true, png: true });
 });
 
