@@ -160,7 +160,7 @@ export class EditorRuns implements vscode.Disposable {
         } else {
           mark.text = result.status === 'error' ? `✗ ${result.error?.type ?? 'error'}` : `✗ ${result.status}`;
           // an interrupt or a timeout is not a fault of the code
-          if (result.status === 'error' && result.error) this.diagnose(doc, filename, range, result.error);
+          if (result.status === 'error' && result.error) this.diagnose(doc, filename, result.error);
         }
         this.redraw(doc.uri);
       },
@@ -169,7 +169,7 @@ export class EditorRuns implements vscode.Disposable {
     return { done };
   }
 
-  private diagnose(doc: vscode.TextDocument, filename: string, ran: vscode.Range, error: ErrorInfo) {
+  private diagnose(doc: vscode.TextDocument, filename: string, error: ErrorInfo) {
     let line: number | undefined;
     let column: number | undefined;
     let endLine: number | undefined;
@@ -185,7 +185,8 @@ export class EditorRuns implements vscode.Disposable {
       const match = new RegExp(`File "${escaped}", line (\\d+)`).exec(error.formatted);
       if (match) line = Number(match[1]);
     }
-    if (line === undefined || line < 1 || line > doc.lineCount) line = ran.start.line + 1;
+    // no line of this file to blame (WorkerDied, an error inside a library call only)
+    if (line === undefined || line < 1 || line > doc.lineCount) return;
     const text = doc.lineAt(line - 1);
     let range: vscode.Range;
     if (column !== undefined) {

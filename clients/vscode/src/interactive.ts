@@ -151,8 +151,16 @@ export class InteractiveWindows implements vscode.Disposable {
   }
 }
 
-/** Enter in the input box: run when the code is complete, else a new line with its indent. */
-export async function inputEnter(ctx: Asyncode) {
+let entering: Promise<void> = Promise.resolve();
+
+/** Enter in the input box: run when the code is complete, else a new line with its indent.
+ *  Keys typed fast are handled one after the other. */
+export function inputEnter(ctx: Asyncode): Promise<void> {
+  entering = entering.then(() => enter(ctx)).catch((e) => ctx.log.appendLine(`[input box] ${e}`));
+  return entering;
+}
+
+async function enter(ctx: Asyncode) {
   const editor = vscode.window.activeTextEditor;
   if (!editor) return;
   const doc = editor.document;
@@ -171,10 +179,13 @@ export async function inputEnter(ctx: Asyncode) {
       status = 'complete';
     }
   }
+  // as Python's REPL: one line runs when it is complete (or can never be); a block runs
+  // from an empty last line. Shift+Enter runs whatever is there.
   const single = doc.lineCount === 1;
-  const run = atEnd && (status === 'complete' || status === 'invalid') && (single || last.trim() === '');
+  const run = atEnd && (single ? status !== 'incomplete' : last.trim() === '');
   if (run && text.trim() !== '') {
-    await vscode.commands.executeCommand('interactive.execute');
+    const notebook = vscode.window.activeNotebookEditor?.notebook.uri;
+    await vscode.commands.executeCommand('interactive.execute', notebook);
     return;
   }
   if (status !== 'incomplete') indent = /^\s*/.exec(doc.lineAt(editor.selection.active.line).text)![0];

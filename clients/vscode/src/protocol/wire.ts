@@ -23,7 +23,7 @@ export type InitializeResult = G.InitializeResult & {
   positionEncoding?: PositionEncoding;
 };
 export type ExecParams = G.ExecParams & { tag?: string; firstLine?: number };
-export type ExecResult = G.ExecResult & { tag?: string; error?: ErrorInfo };
+export type ExecResult = Omit<G.ExecResult, 'error'> & { tag?: string; error?: ErrorInfo };
 export type InterruptParams = G.InterruptParams & { force?: boolean };
 export type InterruptResult = Omit<G.InterruptResult, 'how'> & {
   how?: G.InterruptHow | 'taskInterrupted';

@@ -70,6 +70,15 @@ class Red:
 display(Table())
 Red()
 `,
+  'crash.py': `# %% dies
+import os, sys
+print("about to", "die")
+sys.stdout.flush()
+os._exit(3)
+
+# %% the next run
+print("alive", "again")
+`,
   'flood.py': `# %%
 for i in range(200_000):
     print("flood line", i)
@@ -194,6 +203,41 @@ ui('a completion from the live session shows in the suggest widget', async () =>
   }
   await wb.screenshot('completion');
   await wb.page.keyboard.press('Escape');
+});
+
+ui("the Variables view lists the session's names", async () => {
+  const header = wb.page.locator('.pane-header', { hasText: /asyncode Variables/i }).first();
+  if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+  await wb.page.locator('.monaco-list-row', { hasText: 'live_thing' }).first().waitFor({ timeout: 20000 });
+  await wb.screenshot('variables');
+  await header.click();
+});
+
+ui('the input box runs code when compile says it is complete, else continues it', async () => {
+  const input = wb.page.locator('.input-cell-container .monaco-editor').first();
+  await input.click();
+  // the window's toolbar shows our Restart once VS Code knows the window is ours
+  await wb.page.locator('.notebook-toolbar-container a.action-label[aria-label="Restart Session"]').first().waitFor();
+  await wb.page.keyboard.type('for i in range(2):');
+  await wb.page.keyboard.press('Enter');
+  // incomplete: a second line, indented, and nothing ran
+  await wb.page.locator('.input-cell-container .view-line').nth(1).waitFor();
+  await wb.page.keyboard.type('print("typed", i * 10)');
+  await wb.page.keyboard.press('Enter');
+  await wb.page.locator('.input-cell-container .view-line').nth(2).waitFor();
+  await wb.page.keyboard.press('Enter'); // on the empty line: the block runs
+  await wb.waitForOutputs(has(/typed 0\s+typed 10/), { what: 'the typed block' });
+  await wb.screenshot('input-box');
+  assert.ok(!(await wb.outputCells()).some((c) => /IndentationError/.test(c)), 'an incomplete line ran');
+});
+
+ui('a worker that dies is said plainly, and the next run works', async () => {
+  await runCellAt('crash.py', 3);
+  const note = await wb.waitForNotification(/died/);
+  assert.match(note, /next run works/);
+  await wb.waitForOutputs(has(/about to die[\s\S]*WorkerDied/), { what: 'the WorkerDied error' });
+  await runCellAt('crash.py', 8);
+  await wb.waitForOutputs(has(/alive again/), { what: 'the next run' });
 });
 
 ui('an HTML table and a PNG render in the window', async () => {
