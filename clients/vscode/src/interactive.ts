@@ -118,9 +118,18 @@ export class InteractiveWindows implements vscode.Disposable {
     edit.set(nb.uri, [vscode.NotebookEdit.insertCells(index, [cellData])]);
     await vscode.workspace.applyEdit(edit);
     const cell = nb.cellAt(index);
+    // the newest run in view, as a terminal scrolls: when it is added and when it ends
+    const reveal = () => {
+      if (cell.index !== nb.cellCount - 1) return;
+      for (const e of vscode.window.visibleNotebookEditors) {
+        if (e.notebook === nb) e.revealRange(new vscode.NotebookRange(cell.index, cell.index + 1), vscode.NotebookEditorRevealType.Default);
+      }
+    };
+    reveal();
     const writer = new CellWriter(cell, this.writerOptions());
     try {
       const run = await this.ctx.run(session, request, writer, resource);
+      void writer.whenFinished.then(() => setTimeout(reveal, 200));
       return { run, writer };
     } catch (e) {
       writer.failed(e);

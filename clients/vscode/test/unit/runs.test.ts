@@ -45,7 +45,9 @@ test("each run gets its own output, in order, before its answer", async () => {
   const [resA, resB] = await Promise.all([ra.done, rb.done]);
   assert.equal(a.text, 'a 0\na 1\na 2\n');
   assert.equal(b.text, 'b\nerr\n');
-  assert.deepEqual(b.chunks.map((c) => c.stream), ['stdout', 'stderr']);
+  // the daemon may cut a stream into chunks anywhere: what counts is the streams' order
+  const streams = b.chunks.map((c) => c.stream).filter((s, i, all) => i === 0 || s !== all[i - 1]);
+  assert.deepEqual(streams, ['stdout', 'stderr']);
   assert.equal(resB.result?.['text/plain'], '42');
   assert.equal(resA.status, 'ok');
   assert.equal(rb.execCount, ra.execCount! + 1);

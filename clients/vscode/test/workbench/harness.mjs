@@ -161,10 +161,24 @@ export class Workbench {
   async open(file) {
     const page = this.page;
     await page.keyboard.press('Escape');
-    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first();
+    await page.keyboard.press('Control+1'); // into the first editor group, beside the window
+    const exact = new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+    const row = page
+      .locator('.explorer-folders-view .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: exact }) })
+      .first();
     if (!(await row.isVisible())) await this.command('View: Show Explorer');
-    await row.dblclick({ timeout: 30000 });
-    await page.locator(`.tab.active[aria-label*="${file}"]`).first().waitFor({ timeout: 30000 });
+    const tab = page.locator(`.tab.active[aria-label^="${file}"]`).first();
+    // the tree may move under the pointer (a file appears): check, and again if it did
+    for (let attempt = 0; ; attempt++) {
+      await row.dblclick({ timeout: 30000 });
+      try {
+        await tab.waitFor({ timeout: attempt < 3 ? 5000 : 30000 });
+        break;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+      }
+    }
     if (file.endsWith('.py')) {
       await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().waitFor();
     }

@@ -267,8 +267,23 @@ ui('an HTML table and a PNG render in the window', async () => {
     }
     if (!(found.table && found.png)) await new Promise((r) => setTimeout(r, 100));
   }
-  await wb.screenshot('rich-output'); // the README's picture
   assert.deepEqual(found, { table: true, png: true });
+  // the README's picture, once the window has scrolled the PNG into view
+  const inputTop = (await wb.page.locator('.input-cell-container').first().boundingBox()).y;
+  const deadlineView = Date.now() + 10000;
+  for (;;) {
+    let bottom = Infinity;
+    for (const frame of wb.page.frames()) {
+      const img = frame.locator('img').last();
+      if ((await img.count().catch(() => 0)) > 0) {
+        const box = await img.boundingBox().catch(() => null);
+        if (box) bottom = box.y + box.height;
+      }
+    }
+    if (bottom <= inputTop || Date.now() > deadlineView) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await wb.screenshot('rich-output');
 });
 
 ui('a 200,000-line run finishes while a palette command still answers, and loses nothing', async () => {
