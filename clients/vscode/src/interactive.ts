@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import type { Asyncode, SessionInfo } from './context';
 import { CellWriter } from './cellOutput';
-import type { Run, RunRequest } from './client/runs';
+import { DeferredSink, type Run, type RunRequest } from './client/runs';
 import { settings } from './config';
 import * as m from './protocol/methods';
 
@@ -108,8 +108,12 @@ export class InteractiveWindows implements vscode.Disposable {
     return { controller: this.controller, maxLines: conf.outputLines, flushMs: 100, log: (l: string) => this.ctx.log.appendLine(l) };
   }
 
-  /** Runs code from an editor: a new cell at the window's end shows it. */
+  /** Runs code from an editor: a new cell at the window's end shows it. The run is sent
+   *  at once; what it writes waits for its cell. */
   async run(session: SessionInfo, request: RunRequest, resource?: vscode.Uri): Promise<{ run: Run; writer: CellWriter }> {
+    const sink = new DeferredSink();
+    const sent = this.ctx.run(session, request, sink, resource);
+    sent.catch(() => undefined); // reported below, once the cell is there
     const nb = await this.show(session);
     const cellData = new vscode.NotebookCellData(vscode.NotebookCellKind.Code, request.code, 'python');
     if (request.filename) cellData.metadata = { asyncode: { file: request.filename, line: request.firstLine ?? 1 } };
@@ -128,7 +132,8 @@ export class InteractiveWindows implements vscode.Disposable {
     reveal();
     const writer = new CellWriter(cell, this.writerOptions());
     try {
-      const run = await this.ctx.run(session, request, writer, resource);
+      const run = await sent;
+      sink.attach(writer);
       void writer.whenFinished.then(() => setTimeout(reveal, 200));
       return { run, writer };
     } catch (e) {

@@ -208,3 +208,36 @@ export class Runs {
     });
   }
 }
+
+/** A sink that keeps what comes until the real one is there (the run is sent while its
+ *  cell is still being made), then hands it over in order. */
+export class DeferredSink implements RunSink {
+  private target?: RunSink;
+  private readonly queue: ((t: RunSink) => void)[] = [];
+  private call(f: (t: RunSink) => void) {
+    if (this.target) f(this.target);
+    else this.queue.push(f);
+  }
+  attach(target: RunSink): void {
+    this.target = target;
+    for (const f of this.queue.splice(0)) f(target);
+  }
+  started(run: Run) {
+    this.call((t) => t.started?.(run));
+  }
+  output(stream: Stream, text: string, run: Run | undefined) {
+    this.call((t) => t.output(stream, text, run));
+  }
+  display(p: DisplayParams, run: Run | undefined) {
+    this.call((t) => t.display?.(p, run));
+  }
+  clearOutput(wait: boolean, run: Run | undefined) {
+    this.call((t) => t.clearOutput?.(wait, run));
+  }
+  taskError(error: ErrorInfo, run: Run | undefined) {
+    this.call((t) => t.taskError?.(error, run));
+  }
+  finished(run: Run) {
+    this.call((t) => t.finished?.(run));
+  }
+}
