@@ -57,7 +57,7 @@ end
 
 local function apply(st, params)
   local codes = {}
-  for n in (params == '' and '0' or params):gmatch('[^;:]*') do
+  for n in ((params == '' and '0' or params) .. ';'):gmatch('([^;:]*)[;:]') do
     table.insert(codes, tonumber(n) or 0)
   end
   local i = 1

@@ -154,7 +154,7 @@ function M.operator(kind)
     return
   end
   local _ = kind -- characterwise motions run whole lines too
-  return submit(code().chunk(bufnr, first - 1, last - 1))
+  submit(code().chunk(bufnr, first - 1, last - 1))
 end
 
 local function current_session()
