@@ -48,8 +48,13 @@ for spec in "${specs[@]}"; do
   results="$work/$name.results"
   (cd "$work" && timeout 300 "$NVIM" --headless -u NONE -i NONE --noplugin \
     --cmd "set rtp^=$PLUGIN" --cmd "runtime plugin/asyncode.lua" \
-    -c "lua package.path = '$PLUGIN/tests/?.lua;' .. package.path; require('harness').main('$spec', '$results')" </dev/null)
+    -c "lua package.path = '$PLUGIN/tests/?.lua;' .. package.path; require('harness').main('$spec', '$results')" \
+    </dev/null 2>"$work/$name.stderr")
   rc=$?
+  # headless Neovim writes messages (prompts, notifications) on stderr: shown on failure only
+  if [ "$rc" -ne 0 ] && [ -s "$work/$name.stderr" ]; then
+    echo "   (its messages:)"; tr '\r' '\n' <"$work/$name.stderr" | tail -20 | sed 's/^/   | /'; echo
+  fi
   if [ -f "$results" ]; then
     read -r p f <"$results"
     passed=$((passed + p))

@@ -22,8 +22,9 @@ local defaults = {
   output = { position = 'bottom', size = 12 },
   -- Where images from rich results are saved (nil: stdpath('cache')/asyncode/images).
   image_dir = nil,
-  -- Milliseconds that omnifunc waits for the daemon.
-  complete_timeout_ms = 2000,
+  -- Milliseconds that omnifunc waits for the daemon (the first completion of a session
+  -- imports jedi, which can take a few seconds).
+  complete_timeout_ms = 5000,
   -- Least level of the daemon's log notifications shown with vim.notify.
   log_level = 'error',
 }
