@@ -15,8 +15,14 @@ work="$(mktemp -d)"
 sock="asyncode-nvim-test-$$"
 export XDG_CACHE_HOME="$work/cache" XDG_STATE_HOME="$work/state" XDG_DATA_HOME="$work/data" \
   XDG_CONFIG_HOME="$work/config"
+pane_pid=""
 cleanup() {
   tmux -L "$sock" kill-server 2>/dev/null
+  # Neovim ends on the hangup; make sure of it (and so of its daemon, which ends on EOF)
+  if [ -n "$pane_pid" ] && kill -0 "$pane_pid" 2>/dev/null; then
+    sleep 1
+    kill -9 "$pane_pid" 2>/dev/null
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -71,6 +77,7 @@ EOF
 tmux -L "$sock" -f /dev/null new-session -d -s t -x 90 -y 32 -c "$work" \
   "$NVIM -u '$work/init.lua' -i NONE demo.py"
 tmux -L "$sock" set-option -t t status off >/dev/null
+pane_pid="$(tmux -L "$sock" display-message -p -t t '#{pane_pid}')"
 if ! wait_for 'import asyncio' 10; then
   bad "Neovim starts in tmux"; echo "$SCREEN"; tmux -L "$sock" list-sessions; exit 1
 fi
