@@ -9,9 +9,63 @@ BadMessage invalid(Id id, std::string message) {
   return {std::move(id), Error{ErrorCode::InvalidRequest, std::move(message), std::nullopt}};
 }
 
+std::string tooDeepMessage() {
+  return "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+}
+
+// A message that nests too deep: parsed again with everything below the bound left out
+// (nlohmann's parser itself does not recurse), to answer it with its id.
+std::variant<Message, BadMessage> tooDeep(std::string_view body) {
+  const Json j = Json::parse(
+      body,
+      [](int depth, Json::parse_event_t event, Json&) {
+        const bool opens = event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start;
+        return !(opens && static_cast<std::size_t>(depth) >= kMaxJsonDepth);
+      },
+      /*allow_exceptions=*/false);
+  Id id = nullptr;
+  if (j.is_object()) {
+    if (const auto it = j.find("id"); it != j.end() && validId(*it)) id = *it;
+  }
+  if (!id.is_null() && !j.contains("method") && (j.contains("result") || j.contains("error")))
+    return Message{Response{std::move(id), std::nullopt, Error{ErrorCode::InvalidRequest, tooDeepMessage(), std::nullopt}}};
+  return invalid(std::move(id), tooDeepMessage());
+}
+
 }  // namespace
 
+std::size_t jsonNestingDepth(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0, deepest = 0;
+  bool inString = false, escaped = false;
+  for (const char c : text) {
+    if (inString) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        inString = false;
+      }
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+std::optional<Json> parseJson(std::string_view text) {
+  if (jsonNestingDepth(text) > kMaxJsonDepth) return std::nullopt;
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
 std::variant<Message, BadMessage> parseMessage(std::string_view body) {
+  if (jsonNestingDepth(body) > kMaxJsonDepth) return tooDeep(body);
   Json j;
   try {
     j = Json::parse(body);

@@ -67,7 +67,21 @@ struct BadMessage {
   Error error;
 };
 
-// Classify one frame body. Never throws.
+// Arrays and objects nest at most this deep in anything read from outside (a client, a
+// worker): copying or destroying a value recurses once per level, so a deeper one could
+// overflow the stack.
+inline constexpr std::size_t kMaxJsonDepth = 256;
+
+// How deep arrays and objects nest in JSON text, counted no further than `limit + 1`. A fast
+// scan that does not check the text is valid JSON.
+std::size_t jsonNestingDepth(std::string_view text, std::size_t limit = kMaxJsonDepth);
+
+// JSON text parsed with the nesting bound; nullopt when it is not JSON or nests too deep.
+std::optional<Json> parseJson(std::string_view text);
+
+// Classify one frame body. Never throws. A body nesting deeper than kMaxJsonDepth is an
+// invalid request (answered with its id when it has one); a response that does is taken as
+// an error response.
 std::variant<Message, BadMessage> parseMessage(std::string_view body);
 
 Json errorToJson(const Error& e);

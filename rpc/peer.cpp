@@ -10,6 +10,7 @@ Peer::Peer(uv_loop_t* loop, int inFd, int outFd, FrameLimits limits)
                   Connection::Handlers{
                       [this](std::string& body) { onBody(body); },
                       [this](const FrameError& e) {
+                        if (e.kind == FrameError::Kind::Skipped) return spdlog::warn("{}", e.message);
                         const ErrorCode code =
                             e.kind == FrameError::Kind::TooLarge ? ErrorCode::InvalidRequest : ErrorCode::ParseError;
                         const BadMessage bad{nullptr, Error{code, e.message, std::nullopt}};

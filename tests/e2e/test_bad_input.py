@@ -223,3 +223,76 @@ def test_a_1_mib_body_is_read_whole(daemon):
     code = "len(%r)" % ("y" * (1 << 20))
     r = daemon.exec(code)
     assert r["result"]["text/plain"] == str(1 << 20)
+
+
+# ---- issue 12: deep nesting and resynchronisation after a bad frame --------------------------
+def _deep(kind: str, levels: int) -> str:
+    if kind == "arrays":
+        return "[" * levels + "]" * levels
+    return '{"a":' * levels + "1" + "}" * levels
+
+
+@pytest.mark.parametrize("kind,levels", [("arrays", 100_000), ("objects", 50_000), ("arrays", 300)])
+def test_params_nested_too_deep_get_invalid_request_with_their_id(daemon, kind, levels):
+    body = '{"jsonrpc":"2.0","id":4242,"method":"exec","params":{"code":%s}}' % _deep(kind, levels)
+    daemon.send_raw(frame(body.encode()), record={"jsonrpc": "2.0", "id": 4242, "method": "exec"})
+    err = error_with_id(daemon, 4242)
+    assert err["code"] == INVALID_REQUEST, err
+    assert "nested deeper" in err["message"], err
+    assert_still_works(daemon)
+
+
+def test_deep_nesting_before_initialize_and_in_notifications_is_refused(raw_daemon):
+    body = '{"jsonrpc":"2.0","id":7,"method":"initialize","params":%s}' % _deep("arrays", 100_000)
+    raw_daemon.send_raw(frame(body.encode()), record={"jsonrpc": "2.0", "id": 7, "method": "initialize"})
+    assert error_with_id(raw_daemon, 7)["code"] == INVALID_REQUEST
+    raw_daemon.initialize()
+    raw_daemon.send_raw(frame(('{"jsonrpc":"2.0","method":"$/cancelRequest","params":%s}'
+                               % _deep("objects", 50_000)).encode()))
+    assert error_with_id(raw_daemon, None)["code"] == INVALID_REQUEST
+    assert_still_works(raw_daemon)
+
+
+def test_a_deep_answer_to_an_input_request_raises_eoferror_in_the_code(spawn):
+    d = spawn(initialize=False)
+    d.initialize(capabilities={"input": True})
+    rid = d.request("exec", {"code": "try:\n    input('?')\nexcept EOFError:\n    print('eof')"})
+    ask = d.wait_request("input")
+    d.send_raw(frame(('{"jsonrpc":"2.0","id":%s,"result":{"value":%s}}'
+                      % (json.dumps(ask["id"]), _deep("arrays", 100_000))).encode()))
+    assert d.wait_result(rid)["status"] == "ok"
+    assert "eof" in d.outputs(rid)
+    assert_still_works(d)
+
+
+def _request_body(rid: int, code: str) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": rid, "method": "exec", "params": {"code": code}},
+                      ensure_ascii=False).encode()
+
+
+@pytest.mark.parametrize("how", ["length-in-characters", "body-shorter", "body-longer", "lf-only",
+                                 "bad-header", "long-header", "junk-line"])
+def test_after_one_bad_frame_every_later_request_is_answered(daemon, how):
+    good = [_request_body(900 + i, "%d * 2" % i) for i in range(3)]
+    bad_body = _request_body(800, "'héllo wörld'")
+    if how == "length-in-characters":
+        bad = b"Content-Length: %d\r\n\r\n" % len(bad_body.decode()) + bad_body
+    elif how == "body-shorter":
+        bad = b"Content-Length: %d\r\n\r\n" % (len(bad_body) + 25) + bad_body
+    elif how == "body-longer":
+        bad = b"Content-Length: %d\r\n\r\n" % (len(bad_body) - 7) + bad_body
+    elif how == "lf-only":
+        bad = b"Content-Length: %d\n\n" % len(bad_body) + bad_body
+    elif how == "bad-header":
+        bad = b"Content-Length: 12 34\r\n\r\n" + bad_body
+    elif how == "long-header":
+        bad = b"X-Junk: " + b"j" * 20000 + b"\r\nContent-Length: 2\r\n\r\n{}"
+    else:
+        bad = b"hello there\r\n"
+    records = [json.loads(b) for b in good] + [json.loads(bad_body)]
+    daemon.send_raw(bad + b"".join(frame(b) for b in good), record=records)
+    for i in range(3):
+        assert daemon.wait_result(900 + i)["result"]["text/plain"] == str(i * 2)
+    if how in ("body-shorter", "lf-only"):  # read whole after all
+        assert daemon.wait_result(800)["result"]["text/plain"] == "'héllo wörld'"
+    assert_still_works(daemon)

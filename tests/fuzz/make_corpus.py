@@ -57,6 +57,14 @@ def main():
     write("dispatch", "bad-json", INIT + frame("{this is not json"))
     write("dispatch", "bad-utf8", INIT + frame(b'{"jsonrpc":"2.0","id":1,"method":"compile","params":{"code":"\xff"}}'))
     write("dispatch", "no-init", frame(MESSAGES[0]))
+    # issue 12: nesting past the bound, in params, in a response, in a notification
+    deep_arrays = "[" * 2000 + "]" * 2000
+    deep_objects = '{"a":' * 1000 + "1" + "}" * 1000
+    write("dispatch", "deep-params", INIT + frame('{"jsonrpc":"2.0","id":1,"method":"exec","params":{"code":%s}}'
+                                                  % deep_arrays))
+    write("dispatch", "deep-response", INIT + frame('{"jsonrpc":"2.0","id":14,"result":%s}' % deep_objects))
+    write("dispatch", "deep-cancel", INIT + frame('{"jsonrpc":"2.0","method":"$/cancelRequest","params":%s}'
+                                                  % deep_arrays))
     # framing: the first byte chooses how many cut bytes follow
     seeds = {
         "plain": frame(MESSAGES[0]),
@@ -69,6 +77,13 @@ def main():
         "crlf-between": b"\r\n" + frame(MESSAGES[3]) + b"\r\n\r\n" + frame(MESSAGES[4]),
         "long-header": b"X-Junk: " + b"a" * 600 + b"\r\n\r\n" + frame(MESSAGES[5]),
         "conflict": b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}" + frame(MESSAGES[6]),
+        # issue 12: resynchronisation after a bad frame
+        "lf-only": b"Content-Length: 2\n\n{}" + frame(MESSAGES[6]),
+        "body-longer": b"Content-Length: 20\r\n\r\n" + json.dumps(MESSAGES[1]).encode() + frame(MESSAGES[6]),
+        "body-shorter": b"Content-Length: 90\r\n\r\n" + json.dumps(MESSAGES[2]).encode() + frame(MESSAGES[6])
+                        + frame(MESSAGES[7]),
+        "junk-line": b"hello\r\n" + frame(MESSAGES[6]),
+        "junk-prefix": b'"}}Content-Length: 2\r\n\r\n{}',
     }
     for name, data in seeds.items():
         write("framing", name, b"\x03\x01\x07\x40" + data)

@@ -313,3 +313,94 @@ TEST_CASE("The maxHeader limit does not depend on how the header is split", "[fr
     }
   }
 }
+
+// ---- a bad frame never desynchronises the reader (one bad frame, then every later one works)
+TEST_CASE("Header lines may end in LF alone", "[framing][resync]") {
+  const std::string stream = GENERATE(as<std::string>{}, "Content-Length: 2\n\n{}", "Content-Length: 2\r\n\n{}",
+                                      "Content-Type: x\nContent-Length: 2\n\n{}");
+  CAPTURE(stream);
+  FrameDecoder d;
+  Collected c;
+  c.feed(d, stream + encodeFrame("[1]"));
+  CHECK(c.errors.empty());
+  CHECK(c.bodies == std::vector<std::string>{"{}", "[1]"});
+  CHECK(d.idle());
+}
+
+TEST_CASE("A body longer than its Content-Length: its tail is skipped up to the next header", "[framing][resync]") {
+  // A length counted in characters instead of bytes: "é" is two bytes, counted once.
+  const std::string body = R"({"jsonrpc":"2.0","id":1,"method":"exec","params":{"code":"'é'"}})";
+  const std::string stream = "Content-Length: " + std::to_string(body.size() - 1) + "\r\n\r\n" + body +
+                             encodeFrame(R"({"id":2})");
+  const bool bytewise = GENERATE(false, true);
+  CAPTURE(bytewise);
+  FrameDecoder d;
+  Collected c;
+  bytewise ? c.feedBytewise(d, stream) : c.feed(d, stream);
+  REQUIRE(c.bodies.size() == 2);
+  CHECK(c.bodies[0] == body.substr(0, body.size() - 1));  // answered as a parse error by its reader
+  CHECK(c.bodies[1] == R"({"id":2})");
+  REQUIRE(c.errors.size() == 1);
+  CHECK(c.errors[0].kind == FrameError::Kind::Skipped);  // the tail: logged, not answered again
+  CHECK(d.idle());
+}
+
+TEST_CASE("A body shorter than its Content-Length: the next frame inside it is read again", "[framing][resync]") {
+  const std::string first = R"({"jsonrpc":"2.0","id":1,"method":"m","params":{"text":"Content-Length: 3"}})";
+  const std::string second = R"({"jsonrpc":"2.0","id":2,"method":"m"})";
+  const std::string third = R"({"jsonrpc":"2.0","id":3,"method":"m"})";
+  // The first frame declares 10 bytes more than it has: it swallows the start of the second.
+  const std::string stream = "Content-Length: " + std::to_string(first.size() + 10) + "\r\n\r\n" + first +
+                             encodeFrame(second) + encodeFrame(third);
+  const bool bytewise = GENERATE(false, true);
+  CAPTURE(bytewise);
+  FrameDecoder d;
+  Collected c;
+  bytewise ? c.feedBytewise(d, stream) : c.feed(d, stream);
+  CHECK(c.bodies == std::vector<std::string>{first, second, third});
+  CHECK(c.errors.empty());
+  CHECK(d.idle());
+}
+
+TEST_CASE("A valid body that mentions Content-Length is delivered whole", "[framing][resync]") {
+  const std::string body = R"x({"code":"print('Content-Length: 12\r\n')"})x";
+  FrameDecoder d;
+  Collected c;
+  c.feed(d, encodeFrame(body) + encodeFrame("{}"));
+  CHECK(c.bodies == std::vector<std::string>{body, "{}"});
+  CHECK(c.errors.empty());
+}
+
+TEST_CASE("Junk before a header is reported once and the frame after it is read", "[framing][resync]") {
+  const std::string junk = GENERATE(as<std::string>{}, "hello\r\n", "{\"jsonrpc\":\"2.0\",\"id\":1}\n", "\x01\x02\r\n");
+  CAPTURE(junk);
+  FrameDecoder d;
+  Collected c;
+  c.feed(d, junk + encodeFrame("{}"));
+  REQUIRE(c.errors.size() == 1);
+  CHECK(c.errors[0].kind == FrameError::Kind::BadHeader);
+  CHECK(c.bodies == std::vector<std::string>{"{}"});
+}
+
+TEST_CASE("After a malformed header, its body is skipped and the next frame read", "[framing][resync]") {
+  const std::string stream = "Content-Length: twelve\r\n\r\n" + std::string(R"({"id":1,"method":"m"})") +
+                             encodeFrame(R"({"id":2})");
+  FrameDecoder d;
+  Collected c;
+  c.feed(d, stream);
+  REQUIRE(c.errors.size() == 2);
+  CHECK(c.errors[0].kind == FrameError::Kind::BadHeader);
+  CHECK(c.errors[1].kind == FrameError::Kind::Skipped);
+  CHECK(c.bodies == std::vector<std::string>{R"({"id":2})"});
+}
+
+TEST_CASE("An over-long body tail after a frame is skipped without a second report", "[framing][resync]") {
+  FrameDecoder d(limits(1 << 20, 64));
+  Collected c;
+  const std::string body = "{\"text\":\"" + std::string(1000, 'a') + "\"}";
+  c.feed(d, "Content-Length: 10\r\n\r\n" + body + encodeFrame("{}"));
+  REQUIRE(c.bodies.size() == 2);
+  CHECK(c.bodies[1] == "{}");
+  for (const auto& e : c.errors) CHECK(e.kind == FrameError::Kind::Skipped);
+  CHECK(d.buffered() == 0);
+}

@@ -219,3 +219,48 @@ TEST_CASE("RpcException carries its error and its message", "[jsonrpc]") {
   CHECK(e.error().message == "not yet");
   CHECK_FALSE(e.error().data.has_value());
 }
+
+TEST_CASE("Nesting deeper than the bound is an invalid request answered with its id", "[jsonrpc][depth]") {
+  const std::size_t levels = GENERATE(std::size_t{300}, std::size_t{100000});
+  const std::string array = std::string(levels, '[') + std::string(levels, ']');
+  std::string object;
+  for (std::size_t i = 0; i < levels; ++i) object += "{\"a\":";
+  object += "1" + std::string(levels, '}');
+  const std::string deep = GENERATE_COPY(array, object);
+  CAPTURE(levels, deep.substr(0, 8));
+
+  SECTION("in a request's params") {
+    const auto parsed = parseMessage(R"({"jsonrpc":"2.0","id":9,"method":"exec","params":)" + deep + "}");
+    const auto* bad = std::get_if<BadMessage>(&parsed);
+    REQUIRE(bad);
+    CHECK(bad->id == 9);
+    CHECK(bad->error.code == ErrorCode::InvalidRequest);
+    CHECK(bad->error.message.find("nested deeper than") != std::string::npos);
+  }
+  SECTION("in a notification's params") {
+    const auto parsed = parseMessage(R"({"jsonrpc":"2.0","method":"$/cancelRequest","params":)" + deep + "}");
+    const auto* bad = std::get_if<BadMessage>(&parsed);
+    REQUIRE(bad);
+    CHECK(bad->id.is_null());
+  }
+  SECTION("in a response's result: an error response for its request") {
+    const auto parsed = parseMessage(R"({"jsonrpc":"2.0","id":4,"result":)" + deep + "}");
+    const auto& r = messageOf<Response>(parsed);
+    CHECK(r.id == 4);
+    CHECK_FALSE(r.result);
+    REQUIRE(r.error);
+    CHECK(r.error->code == ErrorCode::InvalidRequest);
+  }
+  SECTION("parseJson refuses it") { CHECK_FALSE(asyncode::rpc::parseJson(deep)); }
+}
+
+TEST_CASE("Nesting up to the bound is read; brackets in strings do not count", "[jsonrpc][depth]") {
+  using asyncode::rpc::jsonNestingDepth;
+  using asyncode::rpc::kMaxJsonDepth;
+  const std::string atBound = std::string(kMaxJsonDepth - 1, '[') + std::string(kMaxJsonDepth - 1, ']');
+  CHECK(std::holds_alternative<asyncode::rpc::Message>(
+      parseMessage(R"({"jsonrpc":"2.0","id":1,"method":"m","params":)" + atBound + "}")));
+  CHECK(jsonNestingDepth(R"({"a":"[[[[{{{{\"[[["})") == 1);
+  CHECK(jsonNestingDepth(R"(["\\",[["x"]]])") == 3);
+  CHECK(jsonNestingDepth("") == 0);
+}
