@@ -96,3 +96,45 @@ T.test('a selection is dedented, and its offsets are kept', function()
   T.eq(4, bytes)
   T.eq(4, width)
 end)
+
+T.test(':help asyncode documents every command, option and highlight group', function()
+  local doc = table.concat(vim.fn.readfile(plugin .. '/doc/asyncode.txt'), '\n')
+  local commands = vim.tbl_keys(vim.api.nvim_get_commands({}))
+  local n = 0
+  for _, name in ipairs(commands) do
+    if name:sub(1, 8) == 'Asyncode' then
+      T.has(doc, '*:' .. name .. '*', 'the help tag of :' .. name)
+      n = n + 1
+    end
+  end
+  T.eq(10, n, 'the commands')
+  local function keys(t, prefix)
+    for k, v in pairs(t) do
+      T.has(doc, '  ' .. k .. ' = ', 'option ' .. prefix .. k)
+      if type(v) == 'table' and not vim.tbl_islist(v) then
+        keys(v, prefix .. k .. '.')
+      end
+    end
+  end
+  keys(require('asyncode.config').defaults(), '')
+  for _, name in ipairs({ 'cmd', 'python', 'session', 'image_dir' }) do
+    T.has(doc, '  ' .. name .. ' = nil', 'option ' .. name)
+  end
+  for name in pairs(require('asyncode').highlight_links) do
+    T.has(doc, '  ' .. name .. ' ', 'highlight group ' .. name)
+  end
+  for _, lhs in ipairs({ '<Plug>(AsyncodeRunOperator)', '<Plug>(AsyncodeRun)', '<Plug>(AsyncodeRunCell)',
+    '<Plug>(AsyncodeInterrupt)' }) do
+    T.truthy(vim.fn.maparg(lhs, 'n') ~= '', lhs .. ' is defined')
+    T.has(doc, '*' .. lhs .. '*', 'the help tag of ' .. lhs)
+  end
+  -- :helptags accepts the file (no duplicate tags), and :help finds it
+  local dir = vim.fn.tempname()
+  vim.fn.mkdir(dir .. '/doc', 'p')
+  vim.fn.writefile(vim.fn.readfile(plugin .. '/doc/asyncode.txt'), dir .. '/doc/asyncode.txt')
+  vim.cmd('helptags ' .. dir .. '/doc')
+  vim.opt.runtimepath:prepend(dir)
+  vim.cmd('help :AsyncodeRun')
+  T.has(vim.api.nvim_buf_get_name(0), 'asyncode.txt')
+  vim.cmd('close')
+end)

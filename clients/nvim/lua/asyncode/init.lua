@@ -6,22 +6,24 @@ local M = {}
 
 local did_init = false
 
+local links = {
+  AsyncodeOutput = 'Comment',
+  AsyncodeStderr = 'WarningMsg',
+  AsyncodeResult = 'Special',
+  AsyncodeOk = 'String',
+  AsyncodeError = 'ErrorMsg',
+  AsyncodeInterrupted = 'WarningMsg',
+  AsyncodeSpinner = 'Comment',
+  AsyncodeDuration = 'Comment',
+  AsyncodeBorder = 'NonText',
+  AsyncodeTruncated = 'NonText',
+  AsyncodeHeader = 'Title',
+  AsyncodeVarName = 'Identifier',
+  AsyncodeVarType = 'Type',
+}
+M.highlight_links = links
+
 local function define_highlights()
-  local links = {
-    AsyncodeOutput = 'Comment',
-    AsyncodeStderr = 'WarningMsg',
-    AsyncodeResult = 'Special',
-    AsyncodeOk = 'String',
-    AsyncodeError = 'ErrorMsg',
-    AsyncodeInterrupted = 'WarningMsg',
-    AsyncodeSpinner = 'Comment',
-    AsyncodeDuration = 'Comment',
-    AsyncodeBorder = 'NonText',
-    AsyncodeTruncated = 'NonText',
-    AsyncodeHeader = 'Title',
-    AsyncodeVarName = 'Identifier',
-    AsyncodeVarType = 'Type',
-  }
   for name, target in pairs(links) do
     vim.api.nvim_set_hl(0, name, { link = target, default = true })
   end
