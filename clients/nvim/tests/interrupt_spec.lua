@@ -102,3 +102,32 @@ T.test('getpass asks with a masked prompt', function()
   T.hasnt(table.concat(seen, '\n'), 's3c', 'the password never echoed')
   T.eq(nil, input.pending)
 end)
+
+T.test('an interrupt while input() waits ends the prompt (the daemon withdraws its request)', function()
+  local input = require('asyncode.input')
+  local ask = input.ask
+  local asked, rescued = false, false
+  input.ask = function(prompt, password)
+    asked = true
+    -- runs once the prompt below waits for keys
+    vim.schedule(function()
+      require('asyncode').interrupt()
+    end)
+    -- should the prompt stay, end it after a while so that the test fails instead of hanging
+    vim.defer_fn(function()
+      if input.pending then
+        rescued = true
+        T.feed('<Esc>')
+      end
+    end, 8000)
+    return ask(prompt, password)
+  end
+  local b = T.buffer({ 'answer = input("waiting? ")' })
+  vim.cmd('1AsyncodeRun')
+  local run = T.finished(T.run_of(b), 'the interrupted run', 10000)
+  input.ask = ask
+  T.truthy(asked, 'the prompt was shown')
+  T.eq(false, rescued, 'the prompt ended without a key typed')
+  T.eq(nil, input.pending, 'no prompt left')
+  T.eq('interrupted', run.state, run.summary)
+end)

@@ -57,4 +57,15 @@ end
 
 client.handle(client.method.input, M.answer)
 
+-- The daemon withdraws its input request ($/cancelRequest) when input() stops waiting (the
+-- run was interrupted, its worker died). The prompt blocks, but scheduled callbacks run
+-- while it waits: a <C-c> typed for the user ends it. Only one prompt is up at a time, and
+-- the daemon sends $/cancelRequest for nothing else.
+client.on(client.method.cancelRequest, function()
+  if M.pending and not M.pending.withdrawn then
+    M.pending.withdrawn = true
+    vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<C-c>', true, false, true), 'n', false)
+  end
+end)
+
 return M

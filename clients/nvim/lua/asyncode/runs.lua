@@ -276,8 +276,8 @@ end
 local function head_started(s)
   local q = queue_of(s)
   local head = q[1]
-  if head and head.state == 'queued' and client.revision() < 1 then
-    -- revision 0 has no execStart: the oldest unanswered exec is the one running
+  if head and head.state == 'queued' and (client.revision() < 1 or not client.optional('execStart')) then
+    -- without execStart (revision 0): the oldest unanswered exec is the one running
     head.state = 'running'
     head.t0 = now_ms()
     touch(head)
