@@ -5,7 +5,7 @@ end
 vim.g.loaded_asyncode = true
 
 if vim.fn.has('nvim-0.7') ~= 1 then
-  vim.api.nvim_err_writeln('asyncode needs Neovim 0.7 or later')
+  vim.notify('asyncode needs Neovim 0.7 or later', vim.log.levels.ERROR)
   return
 end
 

@@ -11,7 +11,8 @@ T.test('the daemon dying fails the running code, and the next run starts it agai
   local client = require('asyncode.client')
   local pid = client.pid()
   T.truthy(pid, 'the daemon pid')
-  vim.loop.kill(pid, 9)
+  local uv = vim.uv or vim.loop
+  uv.kill(pid, 9)
   T.finished(run, 'the run to fail', 5000)
   T.eq('failed', run.state)
   T.has(T.block(b, 2), '✗ the daemon exited (signal 9)')
@@ -86,6 +87,6 @@ T.test(':AsyncodeStop stops the daemon; its process is gone', function()
     return not client.running()
   end, 'the daemon to stop')
   T.wait(function()
-    return vim.loop.kill(pid, 0) ~= 0
+    return (vim.uv or vim.loop).kill(pid, 0) ~= 0
   end, 'the process to be gone', 3000)
 end)

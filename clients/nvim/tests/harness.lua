@@ -192,9 +192,9 @@ function T.main(spec, results)
       T.write(string.format('skip - %s (the daemon speaks protocol revision %d)\n', t.name,
         require('asyncode.client').revision()))
     elseif not only or t.name:find(only, 1, true) then
-      local t0 = vim.loop.hrtime()
+      local t0 = (vim.uv or vim.loop).hrtime()
       local ok, e = xpcall(t.fn, debug.traceback)
-      local ms = (vim.loop.hrtime() - t0) / 1e6
+      local ms = ((vim.uv or vim.loop).hrtime() - t0) / 1e6
       if ok then
         passed = passed + 1
         T.write(string.format('ok - %s (%d ms)\n', t.name, ms))

@@ -3,7 +3,7 @@ local T = require('harness')
 
 --- A gate the test opens (a file appears) and Python code waits on.
 local function gate()
-  local path = T.tmpdir() .. '/gate-' .. vim.loop.hrtime()
+  local path = T.tmpdir() .. '/gate-' .. (vim.uv or vim.loop).hrtime()
   return path, function()
     local f = assert(io.open(path, 'w'))
     f:close()

@@ -111,7 +111,7 @@ T.test(':help asyncode documents every command, option and highlight group', fun
   local function keys(t, prefix)
     for k, v in pairs(t) do
       T.has(doc, '  ' .. k .. ' = ', 'option ' .. prefix .. k)
-      if type(v) == 'table' and not vim.tbl_islist(v) then
+      if type(v) == 'table' and v[1] == nil then
         keys(v, prefix .. k .. '.')
       end
     end

@@ -245,8 +245,8 @@ function M.status()
   if s.state == 'busy' then
     local run = require('asyncode.runs').running(s)
     local frames = config.values.inline.spinner
-    local frame = frames[math.floor(vim.loop.hrtime() / 1e8) % #frames + 1]
-    local elapsed = run and run.t0 and (vim.loop.hrtime() / 1e6 - run.t0) or nil
+    local frame = frames[math.floor((vim.uv or vim.loop).hrtime() / 1e8) % #frames + 1]
+    local elapsed = run and run.t0 and ((vim.uv or vim.loop).hrtime() / 1e6 - run.t0) or nil
     return 'asyncode ' .. frame .. ' busy' .. (elapsed and elapsed >= 1000 and
       string.format(' %d s', math.floor(elapsed / 1000)) or '')
   end

@@ -151,7 +151,7 @@ function M.flush()
   vim.bo[b].modifiable = false
   for i, hs in ipairs(all_hls) do
     for _, h in ipairs(hs) do
-      vim.api.nvim_buf_add_highlight(b, ns, h[1], start + i - 1, h[2], h[3])
+      vim.api.nvim_buf_set_extmark(b, ns, start + i - 1, h[2], { end_col = h[3], hl_group = h[1] })
     end
   end
   partial_shown = show_partial

@@ -7,7 +7,7 @@
 -- `null` decodes to a missing key on 0.7 and to `vim.NIL` later: `M.clean` removes it.
 local M = {}
 
-local uv = vim.loop
+local uv = vim.uv or vim.loop
 
 local has_010 = vim.fn.has('nvim-0.10') == 1
 

@@ -16,7 +16,7 @@ local M = {}
 M.ns = vim.api.nvim_create_namespace('asyncode_inline')
 local ns_range = vim.api.nvim_create_namespace('asyncode_range')
 
-local uv = vim.loop
+local uv = vim.uv or vim.loop
 local runs = {} -- id -> run
 local by_tag = {}
 local by_request = {} -- request id -> run (per daemon generation)

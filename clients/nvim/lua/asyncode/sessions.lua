@@ -9,7 +9,7 @@ local sessions = {} -- name -> {name, root, opened, opening, waiters, state, pid
 M.all = sessions
 
 local function exists(path)
-  return vim.loop.fs_stat(path) ~= nil
+  return (vim.uv or vim.loop).fs_stat(path) ~= nil
 end
 
 --- The project root of a buffer: the nearest folder upwards holding a root marker, else

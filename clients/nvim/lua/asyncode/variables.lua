@@ -73,7 +73,7 @@ local function draw()
   vim.bo[b].modifiable = false
   vim.api.nvim_buf_clear_namespace(b, ns, 0, -1)
   for _, h in ipairs(hls) do
-    vim.api.nvim_buf_add_highlight(b, ns, h[1], h[2], h[3], h[4])
+    vim.api.nvim_buf_set_extmark(b, ns, h[2], h[3], { end_col = h[4], hl_group = h[1] })
   end
 end
 
