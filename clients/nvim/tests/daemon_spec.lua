@@ -90,3 +90,26 @@ T.test(':AsyncodeStop stops the daemon; its process is gone', function()
     return (vim.uv or vim.loop).kill(pid, 0) ~= 0
   end, 'the process to be gone', 3000)
 end)
+
+T.test('the python option: a venv whose site-packages the session uses', function()
+  local venv = vim.fn.tempname()
+  vim.fn.system({ 'python3', '-m', 'venv', '--without-pip', venv })
+  T.eq(0, vim.v.shell_error, 'python3 -m venv')
+  local site = vim.fn.glob(venv .. '/lib/python3*/site-packages')
+  T.truthy(site ~= '', 'the venv site-packages')
+  vim.fn.writefile({ 'WHERE = "from the venv"' }, site .. '/asyncode_venv_probe.py')
+  local project = vim.fn.tempname()
+  vim.fn.mkdir(project .. '/.git', 'p')
+  local config = require('asyncode.config').values
+  config.python = venv
+  vim.cmd('enew!')
+  vim.api.nvim_buf_set_name(0, project .. '/uses_venv.py')
+  vim.bo.buftype = 'nofile'
+  local b = vim.api.nvim_get_current_buf()
+  vim.api.nvim_buf_set_lines(b, 0, -1, false, { 'import asyncode_venv_probe', 'asyncode_venv_probe.WHERE' })
+  vim.cmd('1,2AsyncodeRun')
+  local run = T.finished(T.run_of(b))
+  config.python = nil
+  T.eq('ok', run.state, run.summary)
+  T.has(T.block(b, 1), "✓ 'from the venv'")
+end)

@@ -114,3 +114,29 @@ T.test('[rev1] stderr is shown apart from stdout, in the order written', functio
   T.eq('AsyncodeStderr', groups['err 1'])
   T.eq('AsyncodeOutput', groups['out 1'])
 end)
+
+T.test('a run sent while another runs shows queued, then runs', function()
+  local path, open = gate()
+  local b = T.buffer({
+    'import asyncio, os',
+    'while not os.path.exists(' .. vim.inspect(path) .. '):',
+    '    await asyncio.sleep(0.01)',
+    '',
+    '"second"',
+  })
+  vim.cmd('1,3AsyncodeRun')
+  local first = T.run_of(b)
+  T.wait(function()
+    return first.state == 'running'
+  end, 'the first run to start')
+  vim.cmd('5AsyncodeRun')
+  local second = T.run_of(b, first)
+  T.wait(function()
+    return T.block(b, 4):find('⋯ queued', 1, true)
+  end, 'the second run shown as queued')
+  T.has(T.block(b, 2), 'running')
+  open()
+  T.finished(second)
+  T.eq('ok', first.state)
+  T.has(T.block(b, 4), "✓ 'second'")
+end)
