@@ -12,10 +12,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 DIR="${1:-$ROOT/build/nvim-trixie}"
+# ASYNCODE_NVIM_SUITE=forky (Debian testing) gives Neovim 0.12 the same way.
 SUITE="${ASYNCODE_NVIM_SUITE:-trixie}"
-# Neovim, its runtime, and the libraries it loads (with trixie's libc to run them).
-PACKAGES=(neovim neovim-runtime libc6 libgcc-s1 libluajit-5.1-2 libluajit-5.1-common libmsgpack-c2
-  libtree-sitter0.22 libunibilium4 libuv1t64 libvterm0 lua-lpeg lua-luv libutf8proc3 libtermkey1)
 
 if [ -x "$DIR/nvim" ] && "$DIR/nvim" --version >/dev/null 2>&1; then
   echo "$DIR/nvim"
@@ -28,6 +26,10 @@ APT=(-o "Dir::Etc::SourceList=$DIR/apt/sources.list" -o Dir::Etc::SourceParts=/d
   -o "Dir::State::Lists=$DIR/apt/lists" -o "Dir::Cache=$DIR/apt/cache" -o Debug::NoLocking=1
   -o APT::Sandbox::User=root -qq)
 apt-get "${APT[@]}" update >&2
+# Neovim, its runtime, and what they depend on in that suite (its libc too, to run them)
+mapfile -t PACKAGES < <(apt-cache "${APT[@]}" depends --recurse --no-recommends --no-suggests \
+  --no-conflicts --no-breaks --no-replaces --no-enhances neovim | grep -v '^[ <]' | sort -u)
+rm -f "$DIR"/debs/*.deb
 (cd "$DIR/debs" && apt-get "${APT[@]}" download "${PACKAGES[@]}" >&2)
 rm -rf "$DIR/root"
 for deb in "$DIR"/debs/*.deb; do

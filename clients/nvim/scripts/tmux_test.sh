@@ -72,6 +72,8 @@ vim.o.number = false
 vim.o.signcolumn = 'yes' -- two columns before each line; screen() leaves them out
 vim.o.laststatus = 2
 vim.o.statusline = "%f %{v:lua.require'asyncode'.status()}"
+-- diagnostics as text at the end of the line (the default before Neovim 0.11)
+vim.diagnostic.config({ virtual_text = true })
 require('asyncode').setup({})
 EOF
 tmux -L "$sock" -f /dev/null new-session -d -s t -x 90 -y 32 -c "$work" \
