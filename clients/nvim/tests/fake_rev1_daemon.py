@@ -8,6 +8,8 @@ It runs no Python: each line of an exec's code is a directive.
     taskerror         a `taskError` of this exec (its traceback points at this line)
     clear             a `clearOutput` (wait false)
     later TEXT        output of this exec's task after the exec answered
+    display ID TEXT   a `display` of text/plain TEXT with displayId ID
+    update ID TEXT    the same with update: true
     result TEXT       the exec's result is TEXT
 Anything else is ignored. Every message it sends carries the exec's `tag`.
 """
@@ -84,6 +86,14 @@ def run(rid, p):
             seq += 1
             notify("clearOutput", {"session": session, "requestId": rid, "tag": tag,
                                    "execCount": count, "wait": False, "seq": seq})
+        elif word in ("display", "update"):
+            did, _, text = rest.partition(" ")
+            seq += 1
+            params = {"session": session, "requestId": rid, "tag": tag, "execCount": count,
+                      "data": {"text/plain": text}, "displayId": did, "seq": seq}
+            if word == "update":
+                params["update"] = True
+            notify("display", params)
         elif word == "later":
             later.append(rest)
         elif word == "result":

@@ -92,6 +92,17 @@ T.test('clearOutput empties the block', function()
   T.has(block, '│ new')
 end)
 
+T.test('an updated display replaces itself in the block', function()
+  local b = T.buffer({ 'print before', 'display p 10%', 'update p 50%', 'update p 100%', 'print after',
+    'update p done' }, 'rev1_g.py')
+  vim.cmd('1,6AsyncodeRun')
+  T.finished(T.run_of(b))
+  local block = T.block(b, 5)
+  T.has(block, '│ before\n│ 100%\n│ after\n│ done\n└ ✓')
+  T.hasnt(block, '10%')
+  T.hasnt(block, '50%')
+end)
+
 T.test('the variables tree expands entries with refs, level by level', function()
   T.buffer({ 'print x' }, 'rev1_f.py')
   local done = false

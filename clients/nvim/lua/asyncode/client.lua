@@ -103,6 +103,18 @@ local function plugin_version()
 end
 M.version = plugin_version
 
+local log_levels = { trace = 0, debug = 1, info = 2, warn = 3, error = 4, critical = 5 }
+local vim_levels = { trace = vim.log.levels.TRACE, debug = vim.log.levels.DEBUG, info = vim.log.levels.INFO,
+  warn = vim.log.levels.WARN, error = vim.log.levels.ERROR, critical = vim.log.levels.ERROR }
+
+-- The daemon's log lines at or above the log_level option, as notifications.
+M.on(M.method.log, function(p)
+  local least = log_levels[config.values.log_level or 'error'] or 4
+  if (log_levels[p.level] or 4) >= least then
+    vim.notify('asyncoded: ' .. tostring(p.message), vim_levels[p.level] or vim.log.levels.ERROR)
+  end
+end)
+
 --- Start the daemon when needed; cb(err) once it has answered initialize.
 function M.ensure(cb)
   if state.ready then

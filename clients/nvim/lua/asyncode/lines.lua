@@ -75,6 +75,17 @@ function Lines:push(pieces)
   end
 end
 
+--- Forget the last n finished lines (a display that is replaced). Lines no longer kept are
+--- only uncounted.
+function Lines:drop(n)
+  for _ = 1, math.min(n, self.total) do
+    if #self.kept > 0 then
+      table.remove(self.kept)
+    end
+    self.total = self.total - 1
+  end
+end
+
 --- Finished lines gathered since the last take (collect mode).
 function Lines:take()
   local fresh = self.fresh

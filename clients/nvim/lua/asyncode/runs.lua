@@ -395,16 +395,16 @@ local function on_display(p)
   if not run then
     return
   end
-  if p.update and p.displayId and run.displays and run.displays[p.displayId] then
-    -- an updated display: shown again below (virtual lines cannot be edited in place)
-    run.displays[p.displayId] = lines
-  elseif p.displayId then
-    run.displays = run.displays or {}
-    run.displays[p.displayId] = lines
+  local last = run.last_display
+  if p.update and p.displayId and last and last.id == p.displayId and last.total == run.out.total
+    and #run.out.cur == 0 then
+    -- an update of the display shown last, with nothing written since: replace it in place
+    run.out:drop(last.count)
   end
   for _, l in ipairs(lines) do
     run.out:push({ { l .. '\n', 'AsyncodeResult' } })
   end
+  run.last_display = p.displayId and { id = p.displayId, total = run.out.total, count = #lines } or nil
   touch(run)
 end
 
