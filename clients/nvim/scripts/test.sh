@@ -10,11 +10,7 @@
 #                            (by default they are skipped, and counted, until it says 1)
 #   $1...            spec files to run (default: all)
 set -uo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PLUGIN="$(dirname "$HERE")"
-ROOT="$(cd "$PLUGIN/../.." && pwd)"
-export ASYNCODE_DAEMON="${ASYNCODE_DAEMON:-$ROOT/build/asyncoded}"
-NVIM="${ASYNCODE_NVIM:-nvim}"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 if [ ! -x "$ASYNCODE_DAEMON" ]; then
   echo "no daemon at $ASYNCODE_DAEMON: build it first" >&2
@@ -23,9 +19,7 @@ fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-# Neovim writes lsp.log, shada and state under these: keep them in the test's folder.
-export XDG_CACHE_HOME="$work/cache" XDG_STATE_HOME="$work/state" XDG_DATA_HOME="$work/data" \
-  XDG_CONFIG_HOME="$work/config"
+isolate_xdg "$work"
 
 passed=0
 failed=0

@@ -5,16 +5,11 @@
 # Prints "ok - ..." / "not ok - ..." lines and the final screen; exits 1 when a check failed.
 #   ASYNCODE_DAEMON, ASYNCODE_NVIM as for test.sh.
 set -uo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PLUGIN="$(dirname "$HERE")"
-ROOT="$(cd "$PLUGIN/../.." && pwd)"
-export ASYNCODE_DAEMON="${ASYNCODE_DAEMON:-$ROOT/build/asyncoded}"
-NVIM="${ASYNCODE_NVIM:-nvim}"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 work="$(mktemp -d)"
 sock="asyncode-nvim-test-$$"
-export XDG_CACHE_HOME="$work/cache" XDG_STATE_HOME="$work/state" XDG_DATA_HOME="$work/data" \
-  XDG_CONFIG_HOME="$work/config"
+isolate_xdg "$work"
 pane_pid=""
 cleanup() {
   tmux -L "$sock" kill-server 2>/dev/null

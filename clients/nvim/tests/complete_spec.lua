@@ -57,13 +57,7 @@ end
 T.test(':AsyncodeVariables lists the namespace', function()
   local b = T.buffer({ 'numbers = [1, 2, 3]', 'config = {"a": {"deep": 1}}' })
   run_lines(b, 1, 2)
-  local done = false
-  require('asyncode').variables(function()
-    done = true
-  end)
-  T.wait(function()
-    return done
-  end, 'the variables')
+  T.await(require('asyncode').variables, 'the variables')
   local text = table.concat(var_lines(), '\n')
   T.has(text, 'numbers  list')
   T.has(text, '[1, 2, 3]')
@@ -74,13 +68,7 @@ end)
 T.test('[rev1] :AsyncodeVariables expands entries with refs', function()
   local b = T.buffer({ 'tree = {"a": {"deep": 1}, "b": [10, 20]}' })
   run_lines(b, 1, 1)
-  local done = false
-  require('asyncode').variables(function()
-    done = true
-  end)
-  T.wait(function()
-    return done
-  end, 'the variables')
+  T.await(require('asyncode').variables, 'the variables')
   local v = require('asyncode.variables')
   local row
   for i, n in ipairs(v.view.rows) do
@@ -89,12 +77,8 @@ T.test('[rev1] :AsyncodeVariables expands entries with refs', function()
     end
   end
   T.truthy(row and v.view.rows[row].ref, 'tree has a ref')
-  done = false
-  v.toggle(row, function()
-    done = true
-  end)
-  T.wait(function()
-    return done
+  T.await(function(cb)
+    v.toggle(row, cb)
   end, 'the children')
   local text = table.concat(var_lines(), '\n')
   T.has(text, '▾ tree')

@@ -61,6 +61,18 @@ function T.wait(pred, what, ms)
   end
 end
 
+--- Call fn(callback) and wait until the callback runs; returns what it was given.
+function T.await(fn, what, ms)
+  local done, got = false, nil
+  fn(function(...)
+    done, got = true, { ... }
+  end)
+  T.wait(function()
+    return done
+  end, what, ms)
+  return unpack(got)
+end
+
 function T.tmpdir()
   if not tmpdir then
     tmpdir = vim.fn.tempname()
@@ -164,13 +176,7 @@ end
 --- The daemon's protocol revision (starts the daemon).
 local function daemon_revision()
   local client = require('asyncode.client')
-  local done = false
-  client.ensure(function()
-    done = true
-  end)
-  vim.wait(10000, function()
-    return done
-  end, 10)
+  pcall(T.await, client.ensure, 'the daemon')
   return client.revision()
 end
 

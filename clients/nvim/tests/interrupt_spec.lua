@@ -1,24 +1,24 @@
 -- Interrupts, restart, input(): what a person does while code runs.
 local T = require('harness')
 
-local function wait_running(run)
+--- Run 4 lines that print `marker`, then block; interrupt once it shows. Returns run, bufnr.
+local function interrupt_after(lines, marker)
+  local b = T.buffer(lines)
+  vim.cmd('1,4AsyncodeRun')
+  local run = T.run_of(b)
   T.wait(function()
-    return run.state == 'running'
-  end, 'the run to start')
+    return T.block(b, 3):find('│ ' .. marker, 1, true)
+  end, 'the code to print ' .. marker)
+  vim.cmd('AsyncodeInterrupt')
+  T.finished(run, 'the interrupted run', 5000)
+  T.eq('interrupted', run.state, run.summary)
+  T.has(T.block(b, 3), '✗ interrupted')
+  return run, b
 end
 
 T.test(':AsyncodeInterrupt stops `await asyncio.sleep(60)` and the session keeps its state', function()
-  local b = T.buffer({ 'import asyncio', 'kept = "still here"', 'print("sleeping")', 'await asyncio.sleep(60)' })
-  vim.cmd('1,4AsyncodeRun')
-  local run = T.run_of(b)
-  wait_running(run)
-  T.wait(function()
-    return T.block(b, 3):find('│ sleeping', 1, true)
-  end, 'the code to reach the sleep')
-  vim.cmd('AsyncodeInterrupt')
-  T.finished(run, 'the interrupted run', 5000)
-  T.eq('interrupted', run.state)
-  T.has(T.block(b, 3), '✗ interrupted')
+  local run, b = interrupt_after({ 'import asyncio', 'kept = "still here"', 'print("sleeping")',
+    'await asyncio.sleep(60)' }, 'sleeping')
   T.truthy(run.duration < 30000, 'well before the sleep ends')
   T.eq(0, #vim.diagnostic.get(b), 'an interrupt is no error')
   local b2 = T.buffer({ 'kept' })
@@ -28,17 +28,7 @@ T.test(':AsyncodeInterrupt stops `await asyncio.sleep(60)` and the session keeps
 end)
 
 T.test(':AsyncodeInterrupt stops `while True: pass`', function()
-  local b = T.buffer({ 'n = 0', 'print("looping")', 'while True:', '    n += 1' })
-  vim.cmd('1,4AsyncodeRun')
-  local run = T.run_of(b)
-  wait_running(run)
-  T.wait(function()
-    return T.block(b, 3):find('│ looping', 1, true)
-  end, 'the code to reach the loop')
-  vim.cmd('AsyncodeInterrupt')
-  T.finished(run, 'the interrupted run', 5000)
-  T.eq('interrupted', run.state)
-  T.has(T.block(b, 3), '✗ interrupted')
+  interrupt_after({ 'n = 0', 'print("looping")', 'while True:', '    n += 1' }, 'looping')
 end)
 
 T.test(':AsyncodeRestart empties the namespace', function()
@@ -47,13 +37,7 @@ T.test(':AsyncodeRestart empties the namespace', function()
   T.finished(T.run_of(b))
   local s = require('asyncode.sessions').for_buffer(b)
   local pid = s.pid
-  local done = false
-  require('asyncode').restart(function()
-    done = true
-  end)
-  T.wait(function()
-    return done
-  end, 'the restart')
+  T.await(require('asyncode').restart, 'the restart')
   T.truthy(s.pid ~= pid, 'a new worker process')
   vim.cmd('2AsyncodeRun')
   local run = T.finished(T.run_of(b))

@@ -23,13 +23,7 @@ client.request = function(method, params, cb, on_sent)
 end
 
 T.test('initialize: revision 1, columns in UTF-8 as asked', function()
-  local done = false
-  client.ensure(function()
-    done = true
-  end)
-  T.wait(function()
-    return done
-  end, 'initialize')
+  T.await(client.ensure, 'initialize')
   T.eq(1, client.revision())
   T.eq('utf-8', client.encoding())
 end)
@@ -105,25 +99,15 @@ end)
 
 T.test('the variables tree expands entries with refs, level by level', function()
   T.buffer({ 'print x' }, 'rev1_f.py')
-  local done = false
-  require('asyncode').variables(function()
-    done = true
-  end)
-  T.wait(function()
-    return done
-  end, 'the variables')
+  T.await(require('asyncode').variables, 'the variables')
   local v = require('asyncode.variables')
   local function text()
     return table.concat(vim.api.nvim_buf_get_lines(v.view.buf, 0, -1, false), '\n')
   end
   T.has(text(), '▸ tree  dict len 2')
   local function toggle(row)
-    local ok = false
-    v.toggle(row, function()
-      ok = true
-    end)
-    T.wait(function()
-      return ok
+    T.await(function(cb)
+      v.toggle(row, cb)
     end, 'the children')
   end
   toggle(1)

@@ -4,6 +4,7 @@
 local Lines = require('asyncode.lines')
 local ansi = require('asyncode.ansi')
 local config = require('asyncode.config')
+local scratch = require('asyncode.scratch')
 
 local M = {}
 
@@ -22,16 +23,7 @@ local function ensure_buf()
   if buf and vim.api.nvim_buf_is_valid(buf) then
     return buf
   end
-  buf = vim.fn.bufnr(NAME)
-  if buf == -1 then
-    buf = vim.api.nvim_create_buf(false, true)
-    vim.api.nvim_buf_set_name(buf, NAME)
-  end
-  vim.bo[buf].buftype = 'nofile'
-  vim.bo[buf].bufhidden = 'hide'
-  vim.bo[buf].swapfile = false
-  vim.bo[buf].modifiable = false
-  vim.bo[buf].filetype = 'asyncode_output'
+  buf = scratch.buffer(NAME, 'asyncode_output')
   partial_shown = false
   return buf
 end
@@ -146,9 +138,7 @@ function M.flush()
       table.insert(followers, w)
     end
   end
-  vim.bo[b].modifiable = true
-  vim.api.nvim_buf_set_lines(b, start, -1, false, texts)
-  vim.bo[b].modifiable = false
+  scratch.set_lines(b, start, -1, texts)
   for i, hs in ipairs(all_hls) do
     for _, h in ipairs(hs) do
       vim.api.nvim_buf_set_extmark(b, ns, start + i - 1, h[2], { end_col = h[3], hl_group = h[1] })
@@ -167,9 +157,7 @@ function M.clear()
   writer, last_stream, partial_shown = nil, nil, false
   M.dirty = false
   if buf and vim.api.nvim_buf_is_valid(buf) then
-    vim.bo[buf].modifiable = true
-    vim.api.nvim_buf_set_lines(buf, 0, -1, false, {})
-    vim.bo[buf].modifiable = false
+    scratch.set_lines(buf, 0, -1, {})
     vim.api.nvim_buf_clear_namespace(buf, ns, 0, -1)
   end
 end

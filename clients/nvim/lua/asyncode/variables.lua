@@ -4,6 +4,7 @@
 -- tree reloads itself when a run starts.
 local client = require('asyncode.client')
 local sessions = require('asyncode.sessions')
+local scratch = require('asyncode.scratch')
 
 local M = {}
 
@@ -68,9 +69,7 @@ local function draw()
   for _, n in ipairs(view.roots or {}) do
     emit(n)
   end
-  vim.bo[b].modifiable = true
-  vim.api.nvim_buf_set_lines(b, 0, -1, false, lines)
-  vim.bo[b].modifiable = false
+  scratch.set_lines(b, 0, -1, lines)
   vim.api.nvim_buf_clear_namespace(b, ns, 0, -1)
   for _, h in ipairs(hls) do
     vim.api.nvim_buf_set_extmark(b, ns, h[2], h[3], { end_col = h[4], hl_group = h[1] })
@@ -136,16 +135,7 @@ local function ensure_buf()
   if view.buf and vim.api.nvim_buf_is_valid(view.buf) then
     return view.buf
   end
-  local b = vim.fn.bufnr(NAME)
-  if b == -1 then
-    b = vim.api.nvim_create_buf(false, true)
-    vim.api.nvim_buf_set_name(b, NAME)
-  end
-  vim.bo[b].buftype = 'nofile'
-  vim.bo[b].bufhidden = 'hide'
-  vim.bo[b].swapfile = false
-  vim.bo[b].modifiable = false
-  vim.bo[b].filetype = 'asyncode_variables'
+  local b = scratch.buffer(NAME, 'asyncode_variables')
   local function map(lhs, fn)
     vim.keymap.set('n', lhs, fn, { buffer = b, nowait = true, silent = true })
   end
