@@ -41,17 +41,14 @@ T.test('the statusline component shows the session state', function()
 end)
 
 T.test('one session per project root; a trio session with the backend option', function()
-  local other = vim.fn.tempname()
-  vim.fn.mkdir(other .. '/.git', 'p')
+  local other = T.project()
   local b1 = T.buffer({ 'shared = "project one"' })
   vim.cmd('1AsyncodeRun')
   T.finished(T.run_of(b1))
   require('asyncode.config').values.backend = 'trio'
-  vim.cmd('enew!')
-  vim.api.nvim_buf_set_name(0, other .. '/main.py')
-  vim.bo.buftype = 'nofile'
-  local b2 = vim.api.nvim_get_current_buf()
-  vim.api.nvim_buf_set_lines(b2, 0, -1, false, { 'import trio', "await trio.sleep(0); 'shared' in globals(), trio.lowlevel.current_root_task() is not None" })
+  local b2 = T.buffer({ 'import trio',
+    "await trio.sleep(0); 'shared' in globals(), trio.lowlevel.current_root_task() is not None" },
+    other .. '/main.py')
   vim.cmd('1,2AsyncodeRun')
   local run = T.finished(T.run_of(b2))
   require('asyncode.config').values.backend = 'asyncio'
@@ -98,15 +95,9 @@ T.test('the python option: a venv whose site-packages the session uses', functio
   local site = vim.fn.glob(venv .. '/lib/python3*/site-packages')
   T.truthy(site ~= '', 'the venv site-packages')
   vim.fn.writefile({ 'WHERE = "from the venv"' }, site .. '/asyncode_venv_probe.py')
-  local project = vim.fn.tempname()
-  vim.fn.mkdir(project .. '/.git', 'p')
   local config = require('asyncode.config').values
   config.python = venv
-  vim.cmd('enew!')
-  vim.api.nvim_buf_set_name(0, project .. '/uses_venv.py')
-  vim.bo.buftype = 'nofile'
-  local b = vim.api.nvim_get_current_buf()
-  vim.api.nvim_buf_set_lines(b, 0, -1, false, { 'import asyncode_venv_probe', 'asyncode_venv_probe.WHERE' })
+  local b = T.buffer({ 'import asyncode_venv_probe', 'asyncode_venv_probe.WHERE' }, T.project() .. '/uses_venv.py')
   vim.cmd('1,2AsyncodeRun')
   local run = T.finished(T.run_of(b))
   config.python = nil

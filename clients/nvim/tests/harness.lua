@@ -73,6 +73,13 @@ function T.await(fn, what, ms)
   return unpack(got)
 end
 
+--- A new project folder (a session of its own).
+function T.project()
+  local dir = vim.fn.tempname()
+  vim.fn.mkdir(dir .. '/.git', 'p')
+  return dir
+end
+
 function T.tmpdir()
   if not tmpdir then
     tmpdir = vim.fn.tempname()
@@ -84,10 +91,12 @@ function T.tmpdir()
 end
 
 local nbuf = 0
---- A Python buffer named like a file of the test's project, in the current window.
+--- A Python buffer named like a file of the test's project (or at the absolute path
+--- `name`), in the current window.
 function T.buffer(lines, name)
   nbuf = nbuf + 1
-  local path = T.tmpdir() .. '/' .. (name or string.format('t%d.py', nbuf))
+  name = name or string.format('t%d.py', nbuf)
+  local path = name:sub(1, 1) == '/' and name or (T.tmpdir() .. '/' .. name)
   vim.cmd('enew!')
   vim.api.nvim_buf_set_name(0, path)
   vim.api.nvim_buf_set_lines(0, 0, -1, false, lines)
