@@ -77,6 +77,9 @@ end
 --- Options: see :help asyncode-options. Calling it is optional.
 function M.setup(opts)
   config.setup(opts)
+  if package.loaded['asyncode.sessions'] then
+    require('asyncode.sessions').forget_roots()
+  end
   init()
   local group = vim.api.nvim_create_augroup('asyncode_setup', { clear = true })
   if config.values.mappings then

@@ -12,10 +12,25 @@ local function exists(path)
   return (vim.uv or vim.loop).fs_stat(path) ~= nil
 end
 
+local roots = {} -- folder -> its project root (the statusline asks often)
+
 --- The project root of a buffer: the nearest folder upwards holding a root marker, else
 --- the buffer's folder, else the current directory.
 function M.root_of(bufnr)
   local name = vim.api.nvim_buf_get_name(bufnr)
+  local key = name ~= '' and vim.fn.fnamemodify(name, ':p:h') or ('cwd:' .. vim.fn.getcwd())
+  if not roots[key] then
+    roots[key] = M.find_root(name)
+  end
+  return roots[key]
+end
+
+--- Forget the roots found (the root_markers option changed).
+function M.forget_roots()
+  roots = {}
+end
+
+function M.find_root(name)
   local dir = name ~= '' and vim.fn.fnamemodify(name, ':p:h') or vim.fn.getcwd()
   local d = dir
   while d and d ~= '' do
