@@ -120,7 +120,7 @@ VARS = {
     7: [{"name": "'a'", "type": "dict", "repr": "{'deep': 1}", "ref": 8, "length": 1},
         {"name": "'b'", "type": "list", "repr": "[10, 20]", "ref": 9, "length": 2}],
     8: [{"name": "'deep'", "type": "int", "repr": "1"}],
-    9: [{"name": "0", "type": "int", "repr": "10"}, {"name": "1", "type": "int", "repr": "20"}],
+    9: [{"type": "int", "repr": "10"}, {"type": "int", "repr": "20"}],  # items come without names
 }
 
 

@@ -114,8 +114,13 @@ T.test('the variables tree expands entries with refs, level by level', function(
   T.has(text(), "▾ tree  dict len 2")
   T.has(text(), "  ▸ 'a'  dict len 1")
   T.has(text(), "  ▸ 'b'  list len 2")
-  toggle(3) -- 'b'
-  T.has(text(), "    0  int  10\n      1  int  20")
+  v.page_size = 1
+  toggle(3) -- 'b', one item a page
+  T.has(text(), "  ▾ 'b'  list len 2  [10, 20]\n      [0]  int  10\n      … 1 more (<CR>)")
+  toggle(5) -- the "more" line
+  T.has(text(), "      [0]  int  10\n      [1]  int  20")
+  T.hasnt(text(), 'more')
+  v.page_size = 100
   toggle(1) -- collapse
   T.eq(1, #vim.api.nvim_buf_get_lines(v.view.buf, 0, -1, false))
   vim.cmd('close')

@@ -8,7 +8,7 @@ local scratch = require('asyncode.scratch')
 
 local M = {}
 
-local PAGE = 100
+M.page_size = 100 -- children listed per `variables` request
 local NAME = 'asyncode://variables'
 local ns = vim.api.nvim_create_namespace('asyncode_variables')
 
@@ -18,7 +18,7 @@ M.view = view
 local function fetch(s, ref, start, cb)
   local params = { session = s.name }
   if ref then
-    params.ref, params.start, params.count = ref, start or 0, PAGE
+    params.ref, params.start, params.count = ref, start or 0, M.page_size
   end
   client.request(client.method.variables, params, function(err, result)
     if err or not result then
@@ -28,8 +28,10 @@ local function fetch(s, ref, start, cb)
   end)
 end
 
-local function node(v, depth)
-  return { name = v.name, type = v.type, repr = v.repr, ref = (v.ref and v.ref ~= 0) and v.ref or nil,
+--- A tree entry; `index` names an entry that came without a name (an item of a sequence).
+local function node(v, depth, index)
+  local name = v.name or (index and ('[' .. index .. ']')) or '?'
+  return { name = name, type = v.type or '', repr = v.repr, ref = (v.ref and v.ref ~= 0) and v.ref or nil,
     length = v.length, shape = v.shape, depth = depth, open = false, children = nil, total = nil }
 end
 
@@ -121,8 +123,8 @@ function M.toggle(row, cb)
       return cb()
     end
     target.children = target.children or {}
-    for _, v in ipairs(vars) do
-      table.insert(target.children, node(v, target.depth + 1))
+    for i, v in ipairs(vars) do
+      table.insert(target.children, node(v, target.depth + 1, start + i - 1))
     end
     target.total = total or #target.children
     target.open = true
