@@ -194,6 +194,7 @@ function M.restart(cb)
     if err then
       client.notify('restart: ' .. (err.message or ''), vim.log.levels.WARN)
     else
+      require('asyncode.runs').forget_counts(s.name)
       client.notify('session restarted (pid ' .. tostring(result.pid) .. ')')
     end
     cb(result)

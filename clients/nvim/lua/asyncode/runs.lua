@@ -459,8 +459,9 @@ end
 M._rev1_handlers = { execStart = on_exec_start, clearOutput = on_clear_output, taskError = on_task_error }
 
 client.on(client.method.status, function(p)
-  if p.state == 'dead' or (p.state == 'starting' and p.reason == 'restart') then
-    by_count[p.session] = nil
+  -- a new worker counts execs from 1 again: <cell N> names other code from now on
+  if p.state == 'dead' or p.reason == 'restart' or p.reason == 'crash' then
+    M.forget_counts(p.session)
   end
 end)
 
@@ -478,6 +479,11 @@ client.on_exit(function(code, signal, expected)
   by_request = {}
   by_count = {}
 end)
+
+--- Forget which run had which execCount in a session (its worker was replaced).
+function M.forget_counts(session_name)
+  by_count[session_name] = nil
+end
 
 --- A run of `session` whose traceback filename and line are these (see diagnostics).
 function M.by_filename(session, filename, line)
