@@ -317,7 +317,7 @@ local function finish(run, err, result)
   run.state = result.status or 'ok'
   run.answering = true
   run.duration = result.durationMs
-  if result.execCount and not run.silent then
+  if result.execCount then
     run.exec_count = result.execCount
     by_count[run.session.name] = by_count[run.session.name] or {}
     by_count[run.session.name][result.execCount] = run
@@ -445,6 +445,7 @@ end
 
 client.on(client.method.output, on_output)
 client.on(client.method.display, on_display)
+-- Revision 1's notifications are handled once the schema (so protocol.lua) lists them.
 if client.optional('execStart') then
   client.on(client.optional('execStart'), on_exec_start)
 end
@@ -454,9 +455,6 @@ end
 if client.optional('taskError') then
   client.on(client.optional('taskError'), on_task_error)
 end
--- Until the schema lists revision 1's notifications these handlers stay unregistered;
--- they are exposed for the tests of the generated table.
-M._rev1_handlers = { execStart = on_exec_start, clearOutput = on_clear_output, taskError = on_task_error }
 
 client.on(client.method.status, function(p)
   -- a new worker counts execs from 1 again: <cell N> names other code from now on
