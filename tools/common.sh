@@ -9,6 +9,9 @@ RUN_PACKAGES=(build-essential cmake ninja-build pkg-config python3 libpython3.11
   nlohmann-json3-dev libspdlog-dev libuv1-dev libedit-dev python3-trio python3-jedi)
 # What the tests need on top.
 TEST_PACKAGES=(catch2 python3-pytest python3-jsonschema tmux clang libclang-rt-14-dev)
+# The Neovim plugin's tests (clients/nvim): Debian's Neovim 0.7.2; patchelf runs Debian 13's
+# Neovim 0.10 as well (clients/nvim/scripts/current_nvim.sh).
+TEST_PACKAGES+=(neovim patchelf)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
