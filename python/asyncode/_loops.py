@@ -41,17 +41,22 @@ def _contains(exc, kind):
     return any(_contains(e, kind) for e in getattr(exc, "exceptions", None) or ())
 
 
-class AsyncioLoop:
-    name = "asyncio"
-
-    def __init__(self, asyncio, loop):
-        self.asyncio = asyncio
-        self.loop = loop
-        self.key = loop
-        self.thread = threading.get_ident()
+class _Loop:
+    def __init__(self, key):
+        self.key = key                      # the same loop gives the same key
+        self.thread = threading.get_ident()  # made on the loop's thread (current() is)
 
     def on_loop_thread(self):
         return threading.get_ident() == self.thread
+
+
+class AsyncioLoop(_Loop):
+    name = "asyncio"
+
+    def __init__(self, asyncio, loop):
+        super().__init__(loop)
+        self.asyncio = asyncio
+        self.loop = loop
 
     def call_soon(self, fn, *args):
         """fn(*args) on the loop's thread, from any thread. RuntimeError once it is closed."""
@@ -117,17 +122,13 @@ class AsyncioLoop:
         return await future
 
 
-class TrioLoop:
+class TrioLoop(_Loop):
     name = "trio"
 
     def __init__(self, trio, token):
+        super().__init__(token)
         self.trio = trio
         self.token = token
-        self.key = token
-        self.thread = threading.get_ident()
-
-    def on_loop_thread(self):
-        return threading.get_ident() == self.thread
 
     def call_soon(self, fn, *args):
         try:

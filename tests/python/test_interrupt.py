@@ -55,42 +55,32 @@ def test_interrupt_cancels_an_awaiting_input_under_trio():
     assert after == "'still here'\n"
 
 
+async def interrupted_from_a_thread(source):
+    """Run source (which sets `started`, then loops) while a thread interrupts it."""
+    console = Recorder()
+    started = threading.Event()
+    console.locals.update(asyncio=asyncio, started=started)
+
+    def interrupter():
+        assert started.wait(LIMIT)
+        console.interrupt()
+
+    thread = threading.Thread(target=interrupter)
+    thread.start()
+    await console.runsource(source, symbol="exec")
+    thread.join()
+    return console.text
+
+
 def test_interrupt_from_another_thread_stops_sync_code():
-    async def main():
-        console = Recorder()
-        started = threading.Event()
-        console.locals["started"] = started
-
-        def interrupter():
-            assert started.wait(LIMIT)
-            console.interrupt()
-
-        thread = threading.Thread(target=interrupter)
-        thread.start()
-        await console.runsource("started.set()\nwhile True:\n    pass\n", symbol="exec")
-        thread.join()
-        return console.text
-    text = run(main)
+    text = run(interrupted_from_a_thread, "started.set()\nwhile True:\n    pass\n")
     assert text.startswith("Traceback (most recent call last):\n  File \"<input>\", line ")
     assert text.endswith("KeyboardInterrupt\n")
 
 
 def test_interrupt_from_another_thread_stops_a_busy_task_between_awaits():
-    async def main():
-        console = Recorder()
-        started = threading.Event()
-        console.locals.update(asyncio=asyncio, started=started)
-
-        def interrupter():
-            assert started.wait(LIMIT)
-            console.interrupt()
-
-        thread = threading.Thread(target=interrupter)
-        thread.start()
-        await console.runsource("await asyncio.sleep(0)\nstarted.set()\nwhile True:\n    pass\n", symbol="exec")
-        thread.join()
-        return console.text
-    assert run(main).endswith("KeyboardInterrupt\n")
+    text = run(interrupted_from_a_thread, "await asyncio.sleep(0)\nstarted.set()\nwhile True:\n    pass\n")
+    assert text.endswith("KeyboardInterrupt\n")
 
 
 def test_a_late_interrupt_does_not_land_in_the_program():
