@@ -7,10 +7,16 @@ BUILD_DIR="${ASYNCODE_BUILD_DIR:-$ROOT/build}"
 # What building and running asyncode needs.
 RUN_PACKAGES=(build-essential cmake ninja-build pkg-config python3 libpython3.11-dev
   nlohmann-json3-dev libspdlog-dev libuv1-dev libedit-dev python3-trio python3-jedi)
-# What the tests need on top (the VS Code extension's UI tests: chromium, and
-# libkrb5-dev and ripgrep for code-server's npm install; node and npm come with the machine).
+# What the tests need on top (python3-venv .. python3-discord: the Python package's tests,
+# which pip-install it into a venv and run the discord.py example).
 TEST_PACKAGES=(catch2 python3-pytest python3-jsonschema tmux clang libclang-rt-14-dev
-  chromium libkrb5-dev ripgrep)
+  python3-venv python3-setuptools python3-wheel python3-discord)
+# The Neovim plugin's tests (clients/nvim): Debian's Neovim 0.7.2; patchelf runs Debian 13's
+# Neovim 0.10 as well (clients/nvim/scripts/current_nvim.sh).
+TEST_PACKAGES+=(neovim patchelf)
+# The VS Code extension's UI tests (clients/vscode): chromium; libkrb5-dev and ripgrep for
+# code-server's npm install. node and npm come with the machine.
+TEST_PACKAGES+=(chromium libkrb5-dev ripgrep)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
