@@ -14,6 +14,9 @@ TEST_PACKAGES=(catch2 python3-pytest python3-jsonschema tmux clang libclang-rt-1
 # The Neovim plugin's tests (clients/nvim): Debian's Neovim 0.7.2; patchelf runs Debian 13's
 # Neovim 0.10 as well (clients/nvim/scripts/current_nvim.sh).
 TEST_PACKAGES+=(neovim patchelf)
+# The VS Code extension's UI tests (clients/vscode): chromium; libkrb5-dev and ripgrep for
+# code-server's npm install. node and npm come with the machine.
+TEST_PACKAGES+=(chromium libkrb5-dev ripgrep)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
