@@ -10,8 +10,9 @@ cd "$here"
 scripts/build.sh
 mkdir -p bin
 strip -o bin/asyncoded "$daemon"
+cp ../../LICENSE LICENSE  # the project's, shipped in the .vsix
 version="$(node -p 'require("./package.json").version')"
 out="asyncode-$version-linux-x64.vsix"
-node_modules/.bin/vsce package --target linux-x64 --no-dependencies --skip-license \
+node_modules/.bin/vsce package --target linux-x64 --no-dependencies \
   --allow-missing-repository --out "$out" >/dev/null
 echo "$here/$out"
