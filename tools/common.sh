@@ -6,7 +6,7 @@ BUILD_DIR="${ASYNCODE_BUILD_DIR:-$ROOT/build}"
 
 # What building and running asyncode needs.
 RUN_PACKAGES=(build-essential cmake ninja-build pkg-config python3 libpython3.11-dev
-  nlohmann-json3-dev libspdlog-dev libuv1-dev libedit-dev python3-trio python3-jedi)
+  nlohmann-json3-dev libspdlog-dev libuv1-dev libreadline-dev python3-trio python3-jedi)
 # What the tests need on top.
 TEST_PACKAGES=(catch2 python3-pytest python3-jsonschema tmux clang libclang-rt-14-dev)
 

@@ -203,6 +203,7 @@ class Terminal:
                 os._exit(127)
         self.pid, self.fd = pid, fd
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        os.set_blocking(fd, False)  # send() reads while the program cannot take more keys
         self.raw = bytearray()
         self.screen = Screen(cols, rows)
         self.pos = 0  # in the cleaned transcript: where the next expect() starts looking
@@ -211,7 +212,20 @@ class Terminal:
 
     # ---- input ---------------------------------------------------------------------------
     def send(self, text: str) -> None:
-        os.write(self.fd, text.encode("utf-8"))
+        """Writes the keys, reading what the program draws meanwhile: a long text fills the
+        terminal's input queue, and the program's echo fills its output queue, so writing it all
+        at once would leave each side waiting for the other (a terminal emulator reads all
+        along too)."""
+        data = text.encode("utf-8")
+        while data:
+            try:
+                data = data[os.write(self.fd, data):]
+            except BlockingIOError:
+                self._read(0.05)
+
+    def paste(self, text: str) -> None:
+        """Pastes `text` as a terminal in bracketed-paste mode does (lines end with CR)."""
+        self.send("\x1b[200~" + text.replace("\n", "\r") + "\x1b[201~")
 
     def sendline(self, text: str = "") -> None:
         self.send(text + "\r")
@@ -236,6 +250,8 @@ class Terminal:
             return False
         try:
             data = os.read(self.fd, 65536)
+        except BlockingIOError:
+            return False
         except OSError:  # EIO: every process holding the terminal has closed it
             data = b""
         if not data:
