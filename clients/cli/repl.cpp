@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "clients/cli/backend_hint.h"
 #include "clients/cli/system_exit.h"
 #include "clients/cli/terminal.h"
 
@@ -87,6 +88,7 @@ void Repl::onConnected(Answer<DaemonLink::Ready> ready) {
     return client_.leave(1);
   }
   const auto& server = ready->server;
+  backend_ = ready->backend;
   std::string banner = "asyncode " ASYNCODE_VERSION " (" + server.serverName + " " + server.serverVersion +
                        "), Python " + server.pythonVersion + ", " + ready->backend + " session\n";
   if (ready->backend == "trio")
@@ -225,6 +227,7 @@ void Repl::onExecuted(Answer<ExecResult> result) {
     console.finishLine(Stream::err);
     console.err(error->formatted);
     if (error->type == kWorkerDied) noticeRestart();
+    if (auto hint = backendHint(backend_, *error)) client_.error(*hint);
   }
   prompt();
 }

@@ -70,6 +70,7 @@ class Repl {
   Prompter* prompter_;                  // editor_ or reader_
   InputRequests inputs_;
   State state_ = State::Starting;
+  std::string backend_;  // the session's
   std::vector<std::string> lines_;  // the statement typed so far
   bool block_ = false;              // lines of it came at once (a paste, the history)
   std::string indent_;              // what its next line starts with

@@ -211,16 +211,20 @@ class Terminal:
         self.closed = False
 
     # ---- input ---------------------------------------------------------------------------
-    def send(self, text: str) -> None:
+    def send(self, text: str, timeout: float = DEFAULT_TIMEOUT * 4) -> None:
         """Writes the keys, reading what the program draws meanwhile: a long text fills the
         terminal's input queue, and the program's echo fills its output queue, so writing it all
         at once would leave each side waiting for the other (a terminal emulator reads all
         along too)."""
         data = text.encode("utf-8")
+        deadline = time.monotonic() + timeout
         while data:
             try:
                 data = data[os.write(self.fd, data):]
             except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise Timeout("the program took no keys for %.1fs; %d bytes were left to send; its screen:\n%s"
+                                  % (timeout, len(data), self.screen.text()))
                 self._read(0.05)
 
     def paste(self, text: str) -> None:
