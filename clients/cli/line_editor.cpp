@@ -19,6 +19,7 @@ namespace {
 constexpr std::uint64_t kCompletionTimeoutMs = 3000;
 constexpr const char* kIndent = "    ";
 constexpr char kEndOfInputKey = 0x04;  // Ctrl-D
+constexpr const char* kPasteStart = "\x1b[200~";  // what a terminal sends before a paste
 
 bool isContinuationByte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 bool isBlank(std::string_view s) { return s.find_first_not_of(" \t") == std::string_view::npos; }
@@ -90,6 +91,7 @@ LineEditor::LineEditor(uv_loop_t* loop, InputSource& in, std::string historyFile
   pasteBrackets_ = brackets && std::string_view(brackets) == "on";
   rl_bind_key('\t', &LineEditor::onTab);
   rl_bind_key(kEndOfInputKey, &LineEditor::onEndOfInput);
+  rl_bind_keyseq(kPasteStart, &LineEditor::onPaste);
 }
 
 LineEditor::~LineEditor() {
@@ -147,7 +149,6 @@ void LineEditor::release() {
   in_.stop();
   completing_ = false;
   uv_timer_stop(tabTimeout_.get());
-  rl_callback_sigcleanup();  // a reverse search, a half-typed key sequence
   rl_free_undo_list();
   rl_callback_handler_remove();
   flushOutput();
@@ -159,6 +160,9 @@ void LineEditor::release() {
 
 void LineEditor::end(std::string_view mark) {
   if (!asking_) return;
+  // A reverse search or a half-typed key sequence ends first: its line is drawn back as the
+  // line being typed.
+  rl_callback_sigcleanup();
   if (confirming_) {
     confirming_ = false;
     offered_.clear();
@@ -180,6 +184,7 @@ void LineEditor::interrupt() { end("^C"); }
 
 std::string LineEditor::withdraw() {
   if (!asking_) return {};
+  rl_callback_sigcleanup();
   std::string typed = text();
   if (confirming_) {
     confirming_ = false;
@@ -276,6 +281,16 @@ int LineEditor::onEndOfInput(int count, int key) {
     return 0;
   }
   return rl_delete(count, key);
+}
+
+int LineEditor::onPaste(int count, int key) {
+  // A paste brings its own indentation: the indent the prompt offered goes first.
+  LineEditor* self = instance_;
+  if (self && self->asking_ && self->question_.prefillIsIndent && rl_end > 0 && isBlank(self->text())) {
+    rl_delete_text(0, rl_end);
+    rl_point = 0;
+  }
+  return rl_bracketed_paste_begin(count, key);
 }
 
 void LineEditor::onReadable() {

@@ -56,6 +56,7 @@ class LineEditor : public Prompter {
   static void onLine(char* line);    // readline's line handler
   static int onTab(int count, int key);
   static int onEndOfInput(int count, int key);  // Ctrl-D on a line that is not empty
+  static int onPaste(int count, int key);       // the start of a bracketed paste
 
   void install();
   void onReadable();

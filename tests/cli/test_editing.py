@@ -292,3 +292,29 @@ def test_completion_asks_before_listing_hundreds_of_matches(repl):
     t.send("y")
     t.expect_screen(r"m150")
     t.expect_cursor_line(">>> many.m")
+
+
+def test_a_paste_at_a_continuation_prompt_replaces_the_offered_indent(repl):
+    t = repl()
+    t.enter("if True:")
+    t.expect_cursor_line("...     ")
+    t.paste("    x = 5\n    print(x * 2)\n")
+    t.sendline()
+    t.expect_cursor_line("...     ")  # an empty line ends the block
+    t.sendline()
+    t.expect("\n10\n>>> ")
+    assert "IndentationError" not in t.text
+
+
+def test_ctrl_c_during_a_reverse_search_drops_the_line(repl):
+    t = repl()
+    t.sendline("searched = 1")
+    t.expect(PROMPT)
+    t.ctrl("r")
+    t.send("searc")
+    t.expect("searched = 1")
+    t.ctrl("c")
+    t.expect("KeyboardInterrupt\n>>> ")
+    t.sendline("'after'")
+    t.expect("\n'after'\n>>> ")
+    t.expect_screen(r"\^C\nKeyboardInterrupt\n>>> 'after'\n'after'\n>>>$")
