@@ -347,20 +347,26 @@ def _parent(pid):
     return int(data[data.rindex(b")") + 2:].split()[1])
 
 
-def test_background_output_without_a_newline_stays_on_one_line(repl):
+def test_background_output_without_a_newline_stays_on_one_line(repl, tmp_path):
     t = repl()
-    t.paste("import asyncio\n"
+    go = tmp_path / "go"
+    # The task prints once the test says so, when the prompt is on screen.
+    t.paste("import asyncio, os\n"
             "async def dots():\n"
+            "    while not os.path.exists(%r):\n"
+            "        await asyncio.sleep(0.01)\n"
             "    for i in range(5):\n"
             "        print('.', end='', flush=True)\n"
             "        await asyncio.sleep(0.05)\n"
             "    print('end')\n"
-            "\n")
+            "\n" % str(go))
     t.sendline()
     t.expect(PROMPT)
     t.sendline("task = asyncio.ensure_future(dots())")
     t.expect(PROMPT)
     t.send("typed")
+    t.expect_cursor_line(">>> typed")
+    go.touch()
     # The dots arrive one by one while the prompt waits: they go on one line above it.
     t.expect_screen(r"^\.\.\.\.\.end\n>>> typed$")
     assert t.screen.text().count(">>> typed") == 1
