@@ -3,6 +3,7 @@
 // GNU readline; its headers need stdio's FILE first.
 #include <readline/readline.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -85,6 +86,19 @@ LineEditor::LineEditor(uv_loop_t* loop, InputSource& in, std::string historyFile
   rl_attempted_completion_function = [](const char*, int, int) -> char** {
     rl_attempted_completion_over = 1;
     return nullptr;
+  };
+  // While readline has the terminal, Ctrl-C must not make the terminal drop the keys it
+  // holds: the loop may have been told they are there, and readline would then wait in
+  // read() for keys that never come, with the loop (and Ctrl-C's handler) stopped. The
+  // keys are dropped here instead, from the loop (interrupt()).
+  rl_prep_term_function = [](int meta) {
+    rl_prep_terminal(meta);
+    termios t{};
+    const int fd = rl_instream ? ::fileno(rl_instream) : -1;
+    if (fd >= 0 && ::tcgetattr(fd, &t) == 0) {
+      t.c_lflag |= NOFLSH;
+      ::tcsetattr(fd, TCSANOW, &t);
+    }
   };
   rl_initialize();  // reads ~/.inputrc
   const char* brackets = rl_variable_value("enable-bracketed-paste");
@@ -180,7 +194,10 @@ void LineEditor::end(std::string_view mark) {
 
 void LineEditor::abandon() { end(""); }
 
-void LineEditor::interrupt() { end("^C"); }
+void LineEditor::interrupt() {
+  end("^C");
+  ::tcflush(in_.fd(), TCIFLUSH);  // what was typed ahead goes with the line, as a terminal drops it
+}
 
 std::string LineEditor::withdraw() {
   if (!asking_) return {};
@@ -294,7 +311,18 @@ int LineEditor::onPaste(int count, int key) {
 }
 
 void LineEditor::onReadable() {
+  // readline reads with read(), which waits: only when a key is there (or the terminal hung
+  // up) may it be called, else the loop would stop until the next key.
+  pollfd p{in_.fd(), POLLIN, 0};
+  int pending = 0;
+  if (::ioctl(in_.fd(), FIONREAD, &pending) != 0 || pending == 0) {
+    if (::poll(&p, 1, 0) != 1 || (p.revents & (POLLHUP | POLLERR)) == 0) return;
+  }
   rl_callback_read_char();
+  // readline makes the descriptor blocking when a read of it found nothing (the rest of a
+  // paste on its way); the plain reader of passwords relies on it not blocking.
+  if (const int flags = ::fcntl(in_.fd(), F_GETFL); flags >= 0 && (flags & O_NONBLOCK) == 0)
+    ::fcntl(in_.fd(), F_SETFL, flags | O_NONBLOCK);
   flushOutput();
   if (answer_) {
     std::optional<std::string> answer = std::move(*answer_);
