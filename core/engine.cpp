@@ -327,7 +327,7 @@ bool Engine::readInput(const std::string& prompt, bool password, const OwnerPtr&
     }
     if (answer) {
       if (!*answer) {
-        PyErr_SetString(PyExc_EOFError, "the client gave no answer to input()");
+        PyErr_SetNone(PyExc_EOFError);  // end of input (Ctrl-D), as Python's own input() says it
         return false;
       }
       out = std::move(**answer);

@@ -9,6 +9,7 @@ namespace {
 
 constexpr std::string_view kRed = "\x1b[31m";
 constexpr std::string_view kReset = "\x1b[0m";
+constexpr std::size_t kMaxOpenLine = 16 * 1024;  // a longer unfinished line is not written again
 
 int fdOf(Stream s) { return s == Stream::out ? STDOUT_FILENO : STDERR_FILENO; }
 
@@ -50,12 +51,35 @@ void Console::flush() {
   auto pieces = std::move(held_);
   held_.clear();
   const bool redraw = view_ && view_->onScreen();
+  const bool reopen = redraw && cutForPrompt_ && *cutForPrompt_ == view_->placement();
   if (redraw) view_->hide();
+  if (reopen) reopenLine();
+  cutForPrompt_.reset();
+  cutLine_.clear();
   for (const auto& piece : pieces) writeNow(piece);
   if (redraw) {
-    finishLine(Stream::out);  // the prompt starts a line of its own
+    if (!lineStart_[index(Stream::out)] && isTerminal(STDOUT_FILENO)) {
+      if (openLineKnown_) cutLine_ = openLine_;
+      finishLine(Stream::out);  // the prompt starts a line of its own
+      cutForPrompt_ = view_->placement();
+    }
     view_->show();
   }
+}
+
+void Console::reopenLine() {
+  if (cutLine_.empty()) return;
+  std::string text;
+  for (const auto& p : cutLine_) text += p.text;
+  const int rows = screenRows(text, terminalColumns(STDOUT_FILENO));
+  if (rows + 1 >= terminalRows(STDOUT_FILENO)) return;  // part of it may have scrolled away
+  // From the prompt's first row, where hide() left the cursor, up to the line's first row.
+  if (!writeAll(STDOUT_FILENO, "\x1b[" + std::to_string(rows) + "A\r\x1b[J")) return;
+  for (const auto& p : cutLine_) emit(p);
+  openLine_ = std::move(cutLine_);
+  openLineBytes_ = text.size();
+  openLineKnown_ = true;
+  for (auto& start : lineStart_) start = false;
 }
 
 void Console::finishLine(Stream stream) {
@@ -63,23 +87,43 @@ void Console::finishLine(Stream stream) {
   if (!lineStart_[i] && isTerminal(fdOf(stream))) writeNow(Piece{stream, "\n", true});
 }
 
+bool Console::onScreen(Stream s) const { return s == Stream::out ? isTerminal(STDOUT_FILENO) : sameTerminal_; }
+
+bool Console::emit(const Piece& piece) {
+  const std::string_view text = piece.text;
+  if (!color_[index(piece.stream)] || piece.plain) return writeAll(fdOf(piece.stream), text);
+  std::string colored;
+  colored.reserve(text.size() + kRed.size() + kReset.size());
+  colored.append(kRed).append(text).append(kReset);
+  return writeAll(fdOf(piece.stream), colored);
+}
+
 void Console::writeNow(const Piece& piece) {
   const std::size_t i = index(piece.stream);
   const std::string_view text = piece.text;
   if (broken_[i] || text.empty()) return;
-  bool ok;
-  if (color_[i] && !piece.plain) {
-    std::string colored;
-    colored.reserve(text.size() + kRed.size() + kReset.size());
-    colored.append(kRed).append(text).append(kReset);
-    ok = writeAll(fdOf(piece.stream), colored);
-  } else {
-    ok = writeAll(fdOf(piece.stream), text);
-  }
-  broken_[i] = !ok;
+  broken_[i] = !emit(piece);
   const bool atStart = text.back() == '\n';
   lineStart_[i] = atStart;
   if (sameTerminal_) lineStart_[1 - i] = atStart;
+  if (!onScreen(piece.stream)) return;
+  // What the screen's last line holds, to write it again should it go on.
+  if (const auto nl = text.rfind('\n'); nl != std::string_view::npos) {
+    openLine_.clear();
+    openLineBytes_ = 0;
+    openLineKnown_ = true;
+    if (nl + 1 < text.size()) {
+      openLine_.push_back(Piece{piece.stream, std::string(text.substr(nl + 1)), piece.plain});
+      openLineBytes_ = text.size() - nl - 1;
+    }
+  } else if (openLineKnown_) {
+    openLine_.push_back(piece);
+    openLineBytes_ += text.size();
+  }
+  if (openLineBytes_ > kMaxOpenLine) {
+    openLine_.clear();
+    openLineKnown_ = false;
+  }
 }
 
 }  // namespace asyncode::cli

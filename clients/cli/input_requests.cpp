@@ -2,7 +2,14 @@
 
 #include <algorithm>
 
+#include "clients/cli/interrupt.h"
+
 namespace asyncode::cli {
+namespace {
+
+constexpr std::string_view kPdbPrompt = "(Pdb) ";
+
+}  // namespace
 
 InputRequests::InputRequests(DaemonLink& link, PrompterFor prompterFor, Hooks hooks)
     : link_(link), prompterFor_(std::move(prompterFor)), hooks_(std::move(hooks)) {
@@ -32,6 +39,9 @@ void InputRequests::askNext() {
   Question q;
   q.prompt = next->params.prompt;
   q.password = next->params.password;
+  // pdb's commands have a history of their own, apart from what input() is answered.
+  q.history = q.prompt == kPdbPrompt ? HistoryKind::pdb : HistoryKind::input;
+  q.rememberAnswer = true;
   prompter->ask(std::move(q), [this, id](std::optional<std::string> line) {
     asking_ = false;
     answer(id, std::move(line));
@@ -54,12 +64,12 @@ void InputRequests::answer(const rpc::Id& id, std::optional<std::string> line) {
 void InputRequests::interrupt() {
   if (!asking_ || queue_.empty()) return;
   asking_ = false;
-  prompter_->abandon();
+  prompter_->interrupt();
   auto it = std::find_if(queue_.begin(), queue_.end(), [](const Pending& p) { return !p.interrupted; });
   if (it == queue_.end()) return;
   it->interrupted = true;
   const rpc::Id id = it->reply.id();
-  link_.call(methods::interrupt, InterruptParams{link_.session()}, [this, id](Answer<InterruptResult>) {
+  link_.call(interruptOnce, InterruptRequest{link_.session()}, [this, id](Answer<InterruptOutcome>) {
     // The running exec stopped (input() then raised KeyboardInterrupt and the daemon
     // withdrew the request), or nothing ran: either way, a request still here is over.
     answer(id, std::nullopt);

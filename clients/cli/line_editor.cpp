@@ -1,9 +1,11 @@
 #include "clients/cli/line_editor.h"
 
-// libedit's readline emulation; its header needs stdio's FILE first.
-#include <editline/readline.h>
+// GNU readline; its headers need stdio's FILE first.
+#include <readline/readline.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,24 +17,13 @@
 namespace asyncode::cli {
 namespace {
 
-constexpr int kHistorySize = 2000;
 constexpr std::uint64_t kCompletionTimeoutMs = 3000;
-constexpr std::size_t kMaxListed = 200;
 constexpr const char* kIndent = "    ";
-
-std::string upSequence(int rows) { return rows > 0 ? "\x1b[" + std::to_string(rows) + "A" : ""; }
-std::string downSequence(int rows) { return rows > 0 ? "\x1b[" + std::to_string(rows) + "B" : ""; }
-
-// Back to the start of the prompt `rows` lines up, and clear from there to the end of the screen.
-// (Built by appending: GCC 12 at -O3 reports a false -Wrestrict for `"\r" + std::string`.)
-std::string eraseFromPrompt(int rows) {
-  std::string s = "\r";
-  s += upSequence(rows);
-  s += "\x1b[J";
-  return s;
-}
+constexpr char kEndOfInputKey = 0x04;  // Ctrl-D
+constexpr const char* kPasteStart = "\x1b[200~";  // what a terminal sends before a paste
 
 bool isContinuationByte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+bool isBlank(std::string_view s) { return s.find_first_not_of(" \t") == std::string_view::npos; }
 
 // The longest prefix that all of `words` share, cut at a character boundary.
 std::string commonPrefix(const std::vector<std::string>& words) {
@@ -47,48 +38,88 @@ std::string commonPrefix(const std::vector<std::string>& words) {
   return prefix;
 }
 
+// The name a completion ends with: after its last dot.
+std::string_view nameOf(std::string_view text) {
+  const auto dot = text.rfind('.');
+  return dot == std::string_view::npos ? text : text.substr(dot + 1);
+}
+
+// Names starting with `_` are left out until a `_` is typed, and `__` names until `__` is
+// (rlcompleter's rule); when that leaves nothing, they are offered after all.
+std::vector<std::string> withoutPrivateNames(std::vector<std::string> matches, std::string_view typed) {
+  const std::string_view name = nameOf(typed);
+  std::string_view hidden = name.empty() ? "_" : name == "_" ? "__" : "";
+  while (!hidden.empty()) {
+    std::vector<std::string> kept;
+    for (const auto& m : matches)
+      if (!nameOf(m).starts_with(hidden)) kept.push_back(m);
+    if (!kept.empty()) return kept;
+    hidden = hidden == "_" ? "__" : "";
+  }
+  return matches;
+}
+
+void flushOutput() { std::fflush(rl_outstream ? rl_outstream : stdout); }
+
 }  // namespace
 
 LineEditor* LineEditor::instance_ = nullptr;
 
 LineEditor::LineEditor(uv_loop_t* loop, InputSource& in, std::string historyFile)
-    : in_(in), historyFile_(std::move(historyFile)), tabTimeout_(uv_timer_init, loop) {
-  if (instance_) throw std::logic_error("libedit's readline interface has one state: one LineEditor at a time");
+    : in_(in), histories_(std::move(historyFile)), tabTimeout_(uv_timer_init, loop) {
+  if (instance_) throw std::logic_error("readline has one state: one LineEditor at a time");
   instance_ = this;
   tabTimeout_->data = this;
 
-  // libedit reads rl_instream's descriptor itself: the terminal the loop watches.
+  // readline reads rl_instream's descriptor itself: the terminal the loop watches.
   stream_.reset(::fdopen(::fcntl(in.fd(), F_DUPFD_CLOEXEC, 0), "r"));
   rl_instream = stream_.get();
   rl_outstream = stdout;
-  rl_readline_name = "asyncode";  // for ~/.editrc
-  // Signals stay with the loop (uv_signal): libedit must not install handlers of its own.
+  rl_readline_name = "asyncode";  // for `$if asyncode` in ~/.inputrc
+  // Signals stay with the loop (uv_signal): readline must not install handlers of its own,
+  // nor set LINES and COLUMNS in the environment that user code's processes inherit.
   rl_catch_signals = 0;
   rl_catch_sigwinch = 0;
-  rl_initialize();
-  // Tab belongs to the asynchronous completion below; libedit's own completion (also
-  // reached by Ctrl-D on a non-empty line) must not complete file names instead.
+  rl_change_environment = 0;
+  // Tab belongs to the asynchronous completion below; readline's own completion (M-?, M-*)
+  // must not complete file names instead.
   rl_attempted_completion_function = [](const char*, int, int) -> char** {
     rl_attempted_completion_over = 1;
     return nullptr;
   };
-  rl_add_defun("asyncode-complete", &LineEditor::onTab, '\t');
-
-  using_history();
-  stifle_history(kHistorySize);
-  if (!historyFile_.empty()) read_history(historyFile_.c_str());
+  // While readline has the terminal, Ctrl-C must not make the terminal drop the keys it
+  // holds: the loop may have been told they are there, and readline would then wait in
+  // read() for keys that never come, with the loop (and Ctrl-C's handler) stopped. The
+  // keys are dropped here instead, from the loop (interrupt()).
+  rl_prep_term_function = [](int meta) {
+    rl_prep_terminal(meta);
+    termios t{};
+    const int fd = rl_instream ? ::fileno(rl_instream) : -1;
+    if (fd >= 0 && ::tcgetattr(fd, &t) == 0) {
+      t.c_lflag |= NOFLSH;
+      ::tcsetattr(fd, TCSANOW, &t);
+    }
+  };
+  rl_initialize();  // reads ~/.inputrc
+  const char* brackets = rl_variable_value("enable-bracketed-paste");
+  pasteBrackets_ = brackets && std::string_view(brackets) == "on";
+  rl_bind_key('\t', &LineEditor::onTab);
+  rl_bind_key(kEndOfInputKey, &LineEditor::onEndOfInput);
+  rl_bind_keyseq(kPasteStart, &LineEditor::onPaste);
 }
 
 LineEditor::~LineEditor() {
   in_.stop();
   rl_callback_handler_remove();  // the terminal back to its own mode
-  if (!historyFile_.empty()) write_history(historyFile_.c_str());
+  // Keys typed ahead or a paste not read yet belong to this prompt, never to the shell
+  // that gets the terminal back.
+  ::tcflush(in_.fd(), TCIFLUSH);
   rl_instream = nullptr;
   instance_ = nullptr;
 }
 
 void LineEditor::ask(Question question, AnswerFn onAnswer) {
-  // libedit draws a one-line prompt; what comes before a newline in it is plain text.
+  // readline draws a one-line prompt; what comes before a newline in it is plain text.
   if (const auto nl = question.prompt.rfind('\n'); nl != std::string::npos) {
     writeAll(STDOUT_FILENO, question.prompt.substr(0, nl + 1));
     question.prompt.erase(0, nl + 1);
@@ -99,12 +130,24 @@ void LineEditor::ask(Question question, AnswerFn onAnswer) {
   asking_ = true;
   hidden_ = false;
   completing_ = false;
-  line_.clear();
-  point_ = 0;
-  rl_callback_handler_install(question_.prompt.c_str(), &LineEditor::onLine);  // draws the prompt
+  confirming_ = false;
+  endOfInputKey_ = false;
+  ++placement_;
+  install();
   // Keys already waiting are a paste arriving: its lines bring their own indentation.
-  if (!question_.prefill.empty() && !(question_.prefillIsIndent && typedAhead())) insert(question_.prefill);
+  // A line already there came back through Ctrl-O (operate-and-get-next).
+  if (rl_end == 0 && !question_.prefill.empty() && !(question_.prefillIsIndent && typedAhead()))
+    insert(question_.prefill);
+  flushOutput();
   in_.start([this] { onReadable(); });
+}
+
+void LineEditor::install() {
+  histories_.use(question_.history);
+  // A paste is one answer only where the answer may be a block; input() reads it line by
+  // line, as a terminal gives pasted lines to a program.
+  rl_variable_bind("enable-bracketed-paste", question_.pasteAsBlock && pasteBrackets_ ? "on" : "off");
+  rl_callback_handler_install(question_.prompt.c_str(), &LineEditor::onLine);  // draws the prompt
 }
 
 bool LineEditor::typedAhead() const {
@@ -112,62 +155,101 @@ bool LineEditor::typedAhead() const {
   return ::ioctl(in_.fd(), FIONREAD, &pending) == 0 && pending > 0;
 }
 
-void LineEditor::abandon() {
-  if (!asking_) return;
+std::string LineEditor::text() const {
+  return rl_line_buffer ? std::string(rl_line_buffer, static_cast<std::size_t>(std::max(rl_end, 0))) : std::string();
+}
+
+void LineEditor::release() {
   in_.stop();
   completing_ = false;
   uv_timer_stop(tabTimeout_.get());
-  if (!hidden_) writeAll(STDOUT_FILENO, downSequence(lastRow() - cursorRow()) + "\r\n");
+  rl_free_undo_list();
+  rl_callback_handler_remove();
+  flushOutput();
   asking_ = false;
   hidden_ = false;
   onAnswer_ = nullptr;
-  rl_callback_handler_remove();
+  ++placement_;
+}
+
+void LineEditor::end(std::string_view mark) {
+  if (!asking_) return;
+  // A reverse search or a half-typed key sequence ends first: its line is drawn back as the
+  // line being typed.
+  rl_callback_sigcleanup();
+  if (confirming_) {
+    confirming_ = false;
+    offered_.clear();
+    writeAll(STDOUT_FILENO, "\r\n");
+  } else if (!hidden_) {
+    rl_point = rl_end;
+    rl_redisplay();
+    flushOutput();
+    std::string tail(mark);
+    tail += "\r\n";
+    writeAll(STDOUT_FILENO, tail);
+  }
+  release();
+}
+
+void LineEditor::abandon() { end(""); }
+
+void LineEditor::interrupt() {
+  end("^C");
+  ::tcflush(in_.fd(), TCIFLUSH);  // what was typed ahead goes with the line, as a terminal drops it
 }
 
 std::string LineEditor::withdraw() {
   if (!asking_) return {};
-  hide();
-  in_.stop();
-  completing_ = false;
-  uv_timer_stop(tabTimeout_.get());
-  asking_ = false;
-  hidden_ = false;
-  onAnswer_ = nullptr;
-  rl_callback_handler_remove();
-  return line_;
+  rl_callback_sigcleanup();
+  std::string typed = text();
+  if (confirming_) {
+    confirming_ = false;
+    offered_.clear();
+    writeAll(STDOUT_FILENO, "\r\x1b[K");
+  } else {
+    hide();
+  }
+  release();
+  return typed;
 }
 
 void LineEditor::hide() {
   if (!onScreen()) return;
-  writeAll(STDOUT_FILENO, eraseFromPrompt(cursorRow()));
+  rl_clear_visible_line();  // the cursor ends where the prompt began
+  flushOutput();
   hidden_ = true;
 }
 
 void LineEditor::show() {
   if (!asking_ || !hidden_) return;
   hidden_ = false;
-  // libedit redraws its whole line from the cursor, which hide() left where it began.
   rl_forced_update_display();
+  flushOutput();
 }
 
-void LineEditor::addHistory(const std::string& line) {
-  if (line.find_first_not_of(" \t") == std::string::npos || line == lastHistory_) return;
-  add_history(line.c_str());
-  lastHistory_ = line;
+void LineEditor::resize() {
+  if (onScreen()) {
+    rl_resize_terminal();
+    flushOutput();
+  } else {
+    rl_reset_screen_size();
+  }
 }
-
-void LineEditor::resize() { rl_resize_terminal(); }
 
 void LineEditor::redraw() {
-  if (!asking_) return;
-  const std::string keep = line_;
+  if (!asking_ || confirming_) return;
+  const std::string keep = text();
+  const int point = rl_point;
   in_.stop();
   rl_callback_handler_remove();
-  rl_callback_handler_install(question_.prompt.c_str(), &LineEditor::onLine);
-  line_.clear();
-  point_ = 0;
+  install();
+  if (!keep.empty()) rl_insert_text(keep.c_str());
+  rl_point = std::min(point, rl_end);
   hidden_ = false;
-  if (!keep.empty()) insert(keep);
+  ++placement_;
+  rl_redisplay();
+  flushOutput();
   if (!completing_) in_.start([this] { onReadable(); });
 }
 
@@ -177,17 +259,25 @@ void LineEditor::onLine(char* line) {
     value = std::string(line);
     std::free(line);
   }
+  // Else readline draws the prompt again at once: the next question is ours to ask.
+  rl_callback_handler_remove();
+  const bool endOfInput = std::exchange(rl_eof_found, 0) != 0;  // readline leaves it set
   LineEditor* self = instance_;
   if (!self || !self->asking_) return;
-  if (!value) {
-    // libedit has drawn the Ctrl-D as "^D" in the line: leave the prompt alone on its
-    // line instead, as Python does.
-    writeAll(STDOUT_FILENO, eraseFromPrompt(self->cursorRow()) + self->question_.prompt + "\n");
+  if (std::exchange(self->endOfInputKey_, false)) value.reset();
+  const bool newLineBegun = endOfInput && self->question_.pasteAsBlock && self->pasteBrackets_;
+  if (!value && !newLineBegun) {
+    // End of input leaves the prompt on its line, as Python does (readline has begun a new
+    // line itself when it had bracketed pastes to switch off).
+    writeAll(STDOUT_FILENO, "\r\n");
   }
+  if (value && self->question_.rememberAnswer && !self->question_.password)
+    self->histories_.add(self->question_.history, *value);
   self->asking_ = false;
   self->completing_ = false;
   self->in_.stop();
-  // Delivered once libedit has returned: the answer may well ask the next question.
+  ++self->placement_;
+  // Delivered once readline has returned: the answer may well ask the next question.
   self->answer_ = std::move(value);
 }
 
@@ -196,28 +286,57 @@ int LineEditor::onTab(int, int) {
   return 0;
 }
 
+int LineEditor::onEndOfInput(int count, int key) {
+  // An empty line's Ctrl-D is end of input before it gets here; so is a line holding only
+  // the indent the prompt offered (as Python, which offers none, sees an empty line).
+  LineEditor* self = instance_;
+  if (self && self->asking_ && (rl_end == 0 || (self->question_.prefillIsIndent && isBlank(self->text())))) {
+    rl_point = rl_end;
+    rl_redisplay();
+    self->endOfInputKey_ = true;
+    rl_done = 1;
+    return 0;
+  }
+  return rl_delete(count, key);
+}
+
+int LineEditor::onPaste(int count, int key) {
+  // A paste brings its own indentation: the indent the prompt offered goes first.
+  LineEditor* self = instance_;
+  if (self && self->asking_ && self->question_.prefillIsIndent && rl_end > 0 && isBlank(self->text())) {
+    rl_delete_text(0, rl_end);
+    rl_point = 0;
+  }
+  return rl_bracketed_paste_begin(count, key);
+}
+
 void LineEditor::onReadable() {
+  // readline reads with read(), which waits: only when a key is there (or the terminal hung
+  // up) may it be called, else the loop would stop until the next key.
+  pollfd p{in_.fd(), POLLIN, 0};
+  int pending = 0;
+  if (::ioctl(in_.fd(), FIONREAD, &pending) != 0 || pending == 0) {
+    if (::poll(&p, 1, 0) != 1 || (p.revents & (POLLHUP | POLLERR)) == 0) return;
+  }
   rl_callback_read_char();
+  // readline makes the descriptor blocking when a read of it found nothing (the rest of a
+  // paste on its way); the plain reader of passwords relies on it not blocking.
+  if (const int flags = ::fcntl(in_.fd(), F_GETFL); flags >= 0 && (flags & O_NONBLOCK) == 0)
+    ::fcntl(in_.fd(), F_SETFL, flags | O_NONBLOCK);
+  flushOutput();
   if (answer_) {
     std::optional<std::string> answer = std::move(*answer_);
     answer_.reset();
     if (auto fn = std::exchange(onAnswer_, nullptr)) fn(std::move(answer));
-    return;
   }
-  if (asking_) syncFromLibedit();
-}
-
-void LineEditor::syncFromLibedit() {
-  // libedit brings rl_line_buffer, rl_point and rl_end up to date after each key.
-  line_ = rl_line_buffer ? std::string(rl_line_buffer, static_cast<std::size_t>(std::max(rl_end, 0))) : std::string();
-  point_ = std::min(static_cast<std::size_t>(std::max(rl_point, 0)), line_.size());
 }
 
 void LineEditor::startTab() {
-  syncFromLibedit();
-  const std::string before = line_.substr(0, point_);
   if (!question_.completion) return;
-  if (!completer_ || before.find_first_not_of(" \t") == std::string::npos) return insert(kIndent);
+  const std::string line = text();
+  const std::size_t point = std::min(static_cast<std::size_t>(std::max(rl_point, 0)), line.size());
+  const std::size_t lineStart = point == 0 ? 0 : line.rfind('\n', point - 1) + 1;  // npos + 1 == 0
+  if (!completer_ || isBlank(std::string_view(line).substr(lineStart, point - lineStart))) return insert(kIndent);
   // The answer comes through the loop; keys typed meanwhile wait in the terminal.
   completing_ = true;
   in_.stop();
@@ -228,7 +347,7 @@ void LineEditor::startTab() {
     self->completing_ = false;
     self->resume();
   }, kCompletionTimeoutMs, 0);
-  completer_(line_, point_, [this, generation](Completion c) { finishTab(generation, c); });
+  completer_(line, point, [this, generation](Completion c) { finishTab(generation, c); });
 }
 
 void LineEditor::finishTab(std::uint64_t generation, const Completion& completion) {
@@ -236,13 +355,16 @@ void LineEditor::finishTab(std::uint64_t generation, const Completion& completio
   completing_ = false;
   uv_timer_stop(tabTimeout_.get());
   if (!asking_) return;
-  if (completion.start <= point_) {
-    const std::string word = line_.substr(completion.start, point_ - completion.start);
+  const std::string line = text();
+  const std::size_t point = std::min(static_cast<std::size_t>(std::max(rl_point, 0)), line.size());
+  if (completion.start <= point) {
+    const std::string word = line.substr(completion.start, point - completion.start);
     std::vector<std::string> candidates;
     for (const auto& m : completion.matches) {
       if (m.starts_with(word) && std::find(candidates.begin(), candidates.end(), m) == candidates.end())
         candidates.push_back(m);
     }
+    candidates = withoutPrivateNames(std::move(candidates), word);
     if (candidates.size() == 1) {
       insert(candidates.front().substr(word.size()));
     } else if (candidates.size() > 1) {
@@ -250,66 +372,85 @@ void LineEditor::finishTab(std::uint64_t generation, const Completion& completio
       if (prefix.size() > word.size()) {
         insert(prefix.substr(word.size()));
       } else {
-        listMatches(candidates);
+        return offerMatches(std::move(candidates));
       }
     }
   }
   resume();
 }
 
-void LineEditor::listMatches(const std::vector<std::string>& matches) {
-  std::vector<std::string> sorted = matches;
-  std::sort(sorted.begin(), sorted.end());
-  const std::size_t shown = std::min(sorted.size(), kMaxListed);
+void LineEditor::offerMatches(std::vector<std::string> matches) {
+  // As readline asks (completion-query-items, 100 unless ~/.inputrc says otherwise).
+  if (rl_completion_query_items <= 0 || matches.size() < static_cast<std::size_t>(rl_completion_query_items)) {
+    listMatches(std::move(matches));
+    return resume();
+  }
+  hide();
+  writeAll(STDOUT_FILENO, "Display all " + std::to_string(matches.size()) + " possibilities? (y or n)");
+  offered_ = std::move(matches);
+  confirming_ = true;
+  ++placement_;
+  in_.start([this] { onConfirmKey(); });
+}
+
+void LineEditor::onConfirmKey() {
+  char key = 0;
+  const ssize_t n = ::read(in_.fd(), &key, 1);
+  if (n < 0) return;  // nothing after all (EAGAIN)
+  const bool yes = n == 1 && (key == 'y' || key == 'Y' || key == ' ');
+  const bool no = n == 0 || key == 'n' || key == 'N' || key == 0x7f || key == 0x07 || key == 0x1b || key == 0x03 ||
+                  key == kEndOfInputKey;
+  if (!yes && !no) {
+    writeAll(STDOUT_FILENO, "\a");
+    return;
+  }
+  in_.stop();
+  confirming_ = false;
+  std::vector<std::string> matches = std::move(offered_);
+  offered_.clear();
+  // The question's line goes; the prompt is drawn below the list, or where it was.
+  writeAll(STDOUT_FILENO, "\r\x1b[K");
+  if (yes) listMatches(std::move(matches));
+  show();
+  resume();
+}
+
+void LineEditor::listMatches(std::vector<std::string> matches) {
+  std::sort(matches.begin(), matches.end());
   std::size_t widest = 0;
-  for (std::size_t i = 0; i < shown; ++i) widest = std::max(widest, displayWidth(sorted[i]));
+  for (const auto& m : matches) widest = std::max(widest, displayWidth(m));
   const std::size_t columnWidth = widest + 2;
   const std::size_t perRow = std::max<std::size_t>(1, static_cast<std::size_t>(terminalColumns(STDOUT_FILENO)) / columnWidth);
-  const std::size_t rows = (shown + perRow - 1) / perRow;
-  std::string text;
+  const std::size_t rows = (matches.size() + perRow - 1) / perRow;
+  std::string list;
   for (std::size_t r = 0; r < rows; ++r) {
     for (std::size_t c = 0; c < perRow; ++c) {
       const std::size_t i = c * rows + r;  // down the columns, as shells list
-      if (i >= shown) break;
-      text += sorted[i];
-      if (c + 1 < perRow && (c + 1) * rows + r < shown) text += std::string(columnWidth - displayWidth(sorted[i]), ' ');
+      if (i >= matches.size()) break;
+      list += matches[i];
+      if (c + 1 < perRow && (c + 1) * rows + r < matches.size())
+        list += std::string(columnWidth - displayWidth(matches[i]), ' ');
     }
-    text += '\n';
+    list += '\n';
   }
-  if (shown < sorted.size()) {
-    text += '(';
-    text += std::to_string(sorted.size() - shown);
-    text += " more)\n";
-  }
+  const bool shown = onScreen();
   hide();
-  writeAll(STDOUT_FILENO, text);
-  show();
+  writeAll(STDOUT_FILENO, list);
+  ++placement_;
+  if (shown) show();
 }
 
 void LineEditor::insert(const std::string& text) {
   if (text.empty()) return;
-  const bool shown = onScreen();
-  if (shown) hide();
   rl_insert_text(text.c_str());
-  line_.insert(point_, text);
-  point_ += text.size();
-  if (shown) show();
+  if (onScreen()) {
+    rl_redisplay();
+    flushOutput();
+  }
 }
 
 void LineEditor::resume() {
-  if (asking_ && !completing_) in_.start([this] { onReadable(); });
-}
-
-int LineEditor::cursorRow() const {
-  const int columns = terminalColumns(STDOUT_FILENO);
-  const std::size_t width = displayWidth(question_.prompt) + displayWidth(std::string_view(line_).substr(0, point_));
-  return static_cast<int>(width / static_cast<std::size_t>(columns));
-}
-
-int LineEditor::lastRow() const {
-  const int columns = terminalColumns(STDOUT_FILENO);
-  const std::size_t width = displayWidth(question_.prompt) + displayWidth(line_);
-  return static_cast<int>(width / static_cast<std::size_t>(columns));
+  if (asking_ && !completing_ && !confirming_) in_.start([this] { onReadable(); });
 }
 
 }  // namespace asyncode::cli

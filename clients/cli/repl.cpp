@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "clients/cli/backend_hint.h"
 #include "clients/cli/system_exit.h"
 #include "clients/cli/terminal.h"
 
@@ -13,6 +14,7 @@ namespace {
 
 constexpr const char* kPrompt = ">>> ";
 constexpr const char* kContinuation = "... ";
+constexpr std::string_view kWorkerDied = "WorkerDied";
 
 bool isBlank(std::string_view s) { return s.find_first_not_of(" \t\r\f\v") == std::string_view::npos; }
 
@@ -59,6 +61,7 @@ Repl::Repl(uv_loop_t* loop, const SessionOptions& session)
       client_.error("the session's Python process died; it was restarted, with an empty namespace");
   });
   client_.onSignal(SIGINT, [this] { onInterruptKey(); });
+  client_.onSignal(SIGQUIT, [this] { onRestartKey(); });
   client_.onSignal(SIGWINCH, [this] {
     if (editor_) editor_->resize();
   });
@@ -85,9 +88,15 @@ void Repl::onConnected(Answer<DaemonLink::Ready> ready) {
     return client_.leave(1);
   }
   const auto& server = ready->server;
-  client_.console().note("asyncode " ASYNCODE_VERSION " (" + server.serverInfo.name + " " + server.serverInfo.version +
-                         "), Python " + server.python.version + ", " + ready->backend + " session\n" +
-                         "Top-level await works. Tab completes, Ctrl-C interrupts, Ctrl-D leaves.\n");
+  backend_ = ready->backend;
+  std::string banner = "asyncode " ASYNCODE_VERSION " (" + server.serverInfo.name + " " + server.serverInfo.version +
+                       "), Python " + server.python.version + ", " + ready->backend + " session\n";
+  if (ready->backend == "trio")
+    banner += "Top-level await works; nursery.start_soon(fn) runs a task between statements.\n";
+  else
+    banner += "Top-level await works; tasks go on running between statements.\n";
+  banner += "Tab completes, Ctrl-C interrupts, Ctrl-D leaves.\n";
+  client_.console().note(banner);
   prompt();
 }
 
@@ -103,6 +112,8 @@ void Repl::prompt() {
     q.prefillIsIndent = false;
   }
   q.completion = true;
+  q.pasteAsBlock = true;
+  q.history = HistoryKind::python;
   q.promptFd = editor_ ? STDOUT_FILENO : STDERR_FILENO;  // as Python, when it cannot edit
   client_.console().finishLine(Stream::out);
   prompter_->ask(std::move(q), [this](std::optional<std::string> line) { onLine(std::move(line)); });
@@ -110,46 +121,89 @@ void Repl::prompt() {
 
 void Repl::onLine(std::optional<std::string> line) {
   if (!line) {  // Ctrl-D
-    if (!editor_) client_.console().note("\n");  // the editor has ended its line itself
-    return client_.leave(0);
+    if (lines_.empty()) {
+      if (!editor_) client_.console().note("\n");  // the editor has ended its line itself
+      return client_.leave(0);
+    }
+    line = std::string();  // at `... ` it ends the statement, as an empty line does (Python 3.11)
   }
-  if (editor_) editor_->addHistory(*line);
-  // A blank line ends a block whatever indent it was given (the prompt offered one).
-  lines_.push_back(!lines_.empty() && isBlank(*line) ? std::string() : std::move(*line));
-  const std::string code = statement();
-  if (isEmptyStatement(code)) {
+  if (line->find('\n') != std::string::npos) {
+    addBlock(*line);
+  } else {
+    // A blank line ends a block whatever indent it was given (the prompt offered one).
+    lines_.push_back(!lines_.empty() && isBlank(*line) ? std::string() : std::move(*line));
+  }
+  if (isEmptyStatement(statement())) {
+    if (editor_) editor_->addHistory(HistoryKind::python, historyEntry());
     lines_.clear();
+    block_ = false;
     return prompt();
   }
+  compile(Mode::Interactive);
+}
+
+void Repl::addBlock(std::string text) {
+  // Lines of a paste or of a history entry, as they came; blank ones are empty, and the
+  // block's end (a newline after its last line) is one empty line.
+  block_ = true;
+  std::erase(text, '\r');
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    std::string line = text.substr(start, end - start);
+    lines_.push_back(isBlank(line) ? std::string() : std::move(line));
+    start = end + 1;
+  }
+  while (lines_.size() > 1 && lines_.back().empty() && lines_[lines_.size() - 2].empty()) lines_.pop_back();
+}
+
+void Repl::compile(Mode mode) {
   state_ = State::Compiling;
   const std::uint64_t generation = ++compileGeneration_;
-  client_.link().call(methods::compile, CompileParams{code, Mode::Interactive, client_.link().session()},
-                      [this, generation](Answer<CompileResult> r) {
-                        if (generation == compileGeneration_ && state_ == State::Compiling) onCompiled(std::move(r));
+  client_.link().call(methods::compile, CompileParams{statement(), mode, client_.link().session()},
+                      [this, generation, mode](Answer<CompileResult> r) {
+                        if (generation == compileGeneration_ && state_ == State::Compiling) onCompiled(mode, std::move(r));
                       });
 }
 
-void Repl::onCompiled(Answer<CompileResult> result) {
+void Repl::onCompiled(Mode mode, Answer<CompileResult> result) {
   if (!result) {
     client_.error(result.error.message);
     lines_.clear();
+    block_ = false;
     return prompt();
   }
-  if (result->status == CompileStatus::Incomplete) {
-    indent_ = result->indent.value_or("");
-    return prompt();
+  switch (result->status) {
+    case CompileStatus::Incomplete:
+      indent_ = result->indent.value_or("");
+      return prompt();
+    case CompileStatus::Complete:
+      // A cell whose last line is indented may go on (IPython's rule): an empty line ends it.
+      if (mode == Mode::Cell && !lines_.back().empty() && (lines_.back()[0] == ' ' || lines_.back()[0] == '\t')) {
+        indent_ = lines_.back().substr(0, lines_.back().find_first_not_of(" \t"));
+        return prompt();
+      }
+      return execute(mode);
+    case CompileStatus::Invalid:
+      // Several statements at once are not one interactive statement: they are a cell.
+      if (mode == Mode::Interactive && block_) return compile(Mode::Cell);
+      // Else running it reports the SyntaxError as Python would.
+      return execute(mode);
   }
-  // Complete, or invalid: running it reports the SyntaxError as Python would.
-  execute();
 }
 
-void Repl::execute() {
+void Repl::execute(Mode mode) {
   state_ = State::Running;
+  interrupts_ = 0;
+  restartNoticed_ = false;
+  if (editor_) editor_->addHistory(HistoryKind::python, historyEntry());
   ExecParams exec;
   exec.code = statement();
-  exec.mode = Mode::Interactive;  // the daemon echoes expression values itself
+  // Interactive: the daemon echoes expression values itself; a cell answers its last one.
+  exec.mode = mode;
   exec.session = client_.link().session();
   lines_.clear();
+  block_ = false;
   client_.link().call(methods::exec, exec, [this](Answer<ExecResult> r) { onExecuted(std::move(r)); });
 }
 
@@ -172,6 +226,8 @@ void Repl::onExecuted(Answer<ExecResult> result) {
     }
     console.finishLine(Stream::err);
     console.err(error->formatted);
+    if (error->type == kWorkerDied) noticeRestart();
+    if (auto hint = backendHint(backend_, *error)) client_.error(*hint);
   }
   prompt();
 }
@@ -185,17 +241,42 @@ void Repl::onInterruptKey() {
     case State::Prompting:
     case State::Compiling:
       // As Python: the statement typed so far is dropped.
-      prompter_->abandon();
+      prompter_->interrupt();
       ++compileGeneration_;
       lines_.clear();
+      block_ = false;
       yielded_.reset();
       client_.console().finishLine(Stream::err);
       client_.console().err("KeyboardInterrupt\n");
       return prompt();
     case State::Running:
-      client_.link().call(methods::interrupt, InterruptParams{client_.link().session()}, [](Answer<InterruptResult>) {});
-      return;
+      return interrupt(false);
   }
+}
+
+void Repl::onRestartKey() {
+  // Only code that runs can be stopped this way; at the prompt the key does nothing.
+  if (client_.leaving() || (state_ != State::Running && !inputs_.asking())) return;
+  interrupt(true);
+}
+
+void Repl::interrupt(bool force) {
+  // Each Ctrl-C is one interrupt: it acts once, and code that catches it goes on running.
+  if (!force && ++interrupts_ == 2) {
+    client_.console().finishLine(Stream::err);
+    client_.console().note("asyncode: the code is still running; Ctrl-C interrupts it again, Ctrl-\\ restarts the "
+                           "session (its variables are lost)\n");
+  }
+  client_.link().call(interruptOnce, InterruptRequest{client_.link().session(), force},
+                      [this](Answer<InterruptOutcome> r) {
+                        if (r && r->how == InterruptHow::restarted) noticeRestart();
+                      });
+}
+
+void Repl::noticeRestart() {
+  if (std::exchange(restartNoticed_, true) || client_.leaving()) return;
+  client_.console().finishLine(Stream::err);
+  client_.console().note("asyncode: the session was restarted: its variables are gone\n");
 }
 
 void Repl::complete(const std::string& line, std::size_t point, std::function<void(Completion)> done) {
@@ -221,6 +302,14 @@ std::string Repl::statement() const {
   std::string code;
   for (std::size_t i = 0; i < lines_.size(); ++i) code += (i ? "\n" : "") + lines_[i];
   return code;
+}
+
+std::string Repl::historyEntry() const {
+  std::size_t n = lines_.size();
+  while (n > 0 && lines_[n - 1].empty()) --n;
+  std::string entry;
+  for (std::size_t i = 0; i < n; ++i) entry += (i ? "\n" : "") + lines_[i];
+  return entry;
 }
 
 void Repl::yieldPrompt() {

@@ -1,8 +1,11 @@
 // The interactive prompt: `>>> ` and `... ` (whether a statement goes on is the daemon's
 // `compile` in interactive mode; a continuation line starts with the indent it suggests),
 // each statement run as an interactive exec, its output streaming, errors printed as
-// Python prints them. Ctrl-C interrupts running code or clears the line; Ctrl-D or
-// exit() leaves. Output of background tasks is printed above the line being typed.
+// Python prints them. A block of several lines given at once (a paste, an entry of the
+// history) is read as IPython reads a cell: a single statement runs as typed, several run
+// as one cell. Ctrl-C interrupts running code once or clears the line; Ctrl-\ restarts a
+// session whose code does not stop; Ctrl-D or exit() leaves. Output of background tasks is
+// printed above the line being typed.
 #pragma once
 
 #include <uv.h>
@@ -14,6 +17,7 @@
 #include "clients/cli/client.h"
 #include "clients/cli/input_requests.h"
 #include "clients/cli/input_source.h"
+#include "clients/cli/interrupt.h"
 #include "clients/cli/line_editor.h"
 #include "clients/cli/line_reader.h"
 #include "clients/cli/options.h"
@@ -43,12 +47,18 @@ class Repl {
   void onConnected(Answer<DaemonLink::Ready> ready);
   void prompt();
   void onLine(std::optional<std::string> line);
-  void onCompiled(Answer<CompileResult> result);
-  void execute();
+  void compile(Mode mode);
+  void onCompiled(Mode mode, Answer<CompileResult> result);
+  void execute(Mode mode);
   void onExecuted(Answer<ExecResult> result);
   void onInterruptKey();
+  void onRestartKey();
+  void interrupt(bool force);
+  void noticeRestart();
+  void addBlock(std::string text);
   void complete(const std::string& line, std::size_t point, std::function<void(Completion)> done);
   [[nodiscard]] std::string statement() const;
+  [[nodiscard]] std::string historyEntry() const;  // the statement, its trailing empty lines left out
   // input() in user code takes the screen from the prompt, and gives it back.
   void yieldPrompt();
   void restorePrompt();
@@ -60,8 +70,12 @@ class Repl {
   Prompter* prompter_;                  // editor_ or reader_
   InputRequests inputs_;
   State state_ = State::Starting;
+  std::string backend_;  // the session's
   std::vector<std::string> lines_;  // the statement typed so far
+  bool block_ = false;              // lines of it came at once (a paste, the history)
   std::string indent_;              // what its next line starts with
+  int interrupts_ = 0;              // Ctrl-Cs sent to the running statement
+  bool restartNoticed_ = false;     // the user was told the session restarted under it
   std::optional<std::string> yielded_;  // typed at the prompt when input() took the screen
   std::uint64_t compileGeneration_ = 0;
 };

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "clients/cli/backend_hint.h"
 #include "clients/cli/system_exit.h"
 #include "rpc/jsonrpc.h"
 
@@ -135,6 +136,7 @@ void Script::onConnected(Answer<DaemonLink::Ready> ready) {
     return client_.leave(1);
   }
   connected_ = true;
+  backend_ = ready->backend;
   startWhenReady();
 }
 
@@ -177,7 +179,10 @@ void Script::onFinished(Answer<ExecResult> result) {
     return client_.leave(exit.code);
   }
   console.finishLine(Stream::err);
-  if (result->error) console.err(result->error->formatted);
+  if (result->error) {
+    console.err(result->error->formatted);
+    if (auto hint = backendHint(backend_, *result->error)) client_.error(*hint);
+  }
   client_.leave(result->status == ExecStatus::Interrupted ? kInterruptedStatus : 1);
 }
 

@@ -51,6 +51,7 @@ class Script {
   InputSource stdin_;
   std::unique_ptr<LineReader> reader_;  // input() reads stdin, unless stdin is the program
   InputRequests inputs_;
+  std::string backend_;  // the session's
   bool connected_ = false;
   bool loaded_ = false;
   bool running_ = false;

@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <clocale>
 #include <cstring>
@@ -37,6 +38,12 @@ int terminalColumns(int fd) {
   return 80;
 }
 
+int terminalRows(int fd) {
+  winsize ws{};
+  if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) return ws.ws_row;
+  return 24;
+}
+
 void useUtf8Locale() {
   if (std::setlocale(LC_CTYPE, "") && std::strcmp(::nl_langinfo(CODESET), "UTF-8") == 0) return;
   if (!std::setlocale(LC_CTYPE, "C.UTF-8")) std::setlocale(LC_CTYPE, "");
@@ -60,6 +67,38 @@ std::size_t displayWidth(std::string_view text) {
     if (w > 0) width += static_cast<std::size_t>(w);
   }
   return width;
+}
+
+int screenRows(std::string_view text, int columns) {
+  int row = 0;
+  int column = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    if (text[i] == '\x1b') {  // an escape sequence (CSI: ESC [ params final-byte) takes no room
+      i += 1;
+      if (i < text.size() && text[i] == '[') {
+        for (++i; i < text.size() && !(text[i] >= 0x40 && text[i] <= 0x7E); ++i) {
+        }
+      }
+      i += 1;
+      continue;
+    }
+    const auto [cp, len] = decodeAt(text, i);
+    i += len;
+    if (cp == '\r') {
+      column = 0;
+    } else if (cp == '\b') {
+      column = std::max(0, column - 1);
+    } else if (cp == '\t') {
+      column = std::min(columns, (column / 8 + 1) * 8);
+    } else if (const int w = ::wcwidth(static_cast<wchar_t>(cp)); w > 0) {
+      if (column + w > columns) {  // the character goes to the next row
+        ++row;
+        column = 0;
+      }
+      column += w;
+    }
+  }
+  return row + 1;
 }
 
 std::size_t codePoints(std::string_view text) {

@@ -13,15 +13,20 @@ namespace asyncode::cli {
 
 bool isTerminal(int fd);
 
-// Columns of the terminal on `fd` (80 when it cannot be told).
+// Columns and rows of the terminal on `fd` (80 and 24 when it cannot be told).
 int terminalColumns(int fd);
+int terminalRows(int fd);
 
-// Makes the C library decode UTF-8 (for libedit and wcwidth): the user's locale, or
+// Makes the C library decode UTF-8 (for readline and wcwidth): the user's locale, or
 // C.UTF-8 when that is not a UTF-8 one (as CPython coerces the C locale).
 void useUtf8Locale();
 
 // Columns that `text` (UTF-8) takes on a terminal; escape sequences (colors) take none.
 std::size_t displayWidth(std::string_view text);
+
+// Screen rows that `text` takes when written from column 0 of a terminal `columns` wide,
+// lines wrapping at its edge (`text` holds no newline; CR, TAB and BS move the cursor).
+int screenRows(std::string_view text, int columns);
 
 // Code points in `text` (UTF-8), and the byte offset of code point `n` (clamped).
 std::size_t codePoints(std::string_view text);

@@ -21,18 +21,15 @@ import warnings
 
 import _asyncode_c as _c
 from _asyncode import display as _display
-from _asyncode import errors, streams
+from _asyncode import cells, errors, streams
 from _asyncode.backend import IdleBackend
 
 CO_COROUTINE = 0x0080
-PyCF_ONLY_AST = 0x0400
 PyCF_ALLOW_TOP_LEVEL_AWAIT = 0x2000
-_FUTURE_FLAGS = 0x3E0000  # CO_FUTURE_* (division .. annotations)
 
 # The engine's enums, defined once in core/types.h and exported by the native module.
-from _asyncode_c import (HOW_CANCELLED, HOW_KEYBOARD_INTERRUPT, HOW_NONE, MODE_CELL,  # noqa: E402,F401
-                         MODE_INTERACTIVE, MODE_MODULE, REASON_INTERRUPT, REASON_TIMEOUT,
-                         STATUS_ERROR, STATUS_INTERRUPTED, STATUS_OK, STATUS_TIMEOUT)
+from _asyncode_c import (HOW_CANCELLED, HOW_KEYBOARD_INTERRUPT, HOW_NONE, REASON_INTERRUPT,  # noqa: E402,F401
+                         REASON_TIMEOUT, STATUS_ERROR, STATUS_INTERRUPTED, STATUS_OK, STATUS_TIMEOUT)
 
 
 class ExecState:
@@ -213,28 +210,8 @@ class Engine:
             self._run_sync(st)
 
     def _compile(self, code, mode, filename):
-        flags = PyCF_ALLOW_TOP_LEVEL_AWAIT | self.future_flags
-        if mode == MODE_INTERACTIVE:
-            if _blank(code):  # as codeop and the REPL: blank lines and comments do nothing
-                code = "pass"
-            units = [(compile(code, filename, "single", flags, True), False)]
-        elif mode == MODE_MODULE:
-            units = [(compile(code, filename, "exec", flags, True), False)]
-        else:
-            import _ast
-            tree = compile(code, filename, "exec", flags | PyCF_ONLY_AST, True)
-            body = tree.body
-            if body and isinstance(body[-1], _ast.Expr) and not _ends_with_semicolon(code):
-                units = []
-                if len(body) > 1:
-                    head = _ast.Module(body=body[:-1], type_ignores=[])
-                    units.append((compile(head, filename, "exec", flags, True), False))
-                tail = _ast.Expression(body=body[-1].value)
-                units.append((compile(tail, filename, "eval", flags, True), True))
-            else:
-                units = [(compile(tree, filename, "exec", flags, True), False)]
-        for c, _ in units:
-            self.future_flags |= c.co_flags & _FUTURE_FLAGS
+        units = cells.compile_units(code, mode, filename, PyCF_ALLOW_TOP_LEVEL_AWAIT | self.future_flags)
+        self.future_flags |= cells.future_flags(units)
         return units
 
     def _run_sync(self, st):
@@ -369,10 +346,6 @@ class Engine:
         self.backend.cancel_exec_soon(st)
 
 
-def _blank(code):
-    return all(not line.strip() or line.lstrip().startswith("#") for line in code.split("\n"))
-
-
 _SOURCES = {}  # cell filename -> source, until linecache is imported
 
 
@@ -390,24 +363,6 @@ def _remember_source(filename, code):
 def _register_sources(linecache):
     linecache.cache.update(_SOURCES)
     _SOURCES.clear()
-
-
-def _ends_with_semicolon(code):
-    """IPython's rule: a cell whose last line ends with ';' shows no result."""
-    if ";" not in code:
-        return False
-    import io
-    import tokenize
-    last = None
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
-            if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
-                            tokenize.DEDENT, tokenize.ENDMARKER):
-                continue
-            last = tok
-    except (tokenize.TokenError, SyntaxError):
-        return False
-    return last is not None and last.type == tokenize.OP and last.string == ";"
 
 
 def _input(prompt=""):

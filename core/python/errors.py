@@ -6,7 +6,15 @@ the exceptions it is chained to.
 """
 import os
 
-_ENGINE_PREFIX = "<asyncode:"
+_ENGINE_PREFIXES = ("<asyncode:",)  # the daemon's embedded modules
+
+
+def add_engine_files(prefix):
+    """Frames of files whose name starts with prefix are the engine's too (the asyncode
+    package names its own directory)."""
+    global _ENGINE_PREFIXES
+    if prefix not in _ENGINE_PREFIXES:
+        _ENGINE_PREFIXES += (prefix,)
 
 
 def _package_dir(name):
@@ -37,7 +45,7 @@ def _machinery_dirs():
 
 
 def is_engine_file(filename):
-    return filename.startswith(_ENGINE_PREFIX)
+    return filename.startswith(_ENGINE_PREFIXES)
 
 
 def is_machinery_file(filename):

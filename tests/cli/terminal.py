@@ -203,6 +203,7 @@ class Terminal:
                 os._exit(127)
         self.pid, self.fd = pid, fd
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        os.set_blocking(fd, False)  # send() reads while the program cannot take more keys
         self.raw = bytearray()
         self.screen = Screen(cols, rows)
         self.pos = 0  # in the cleaned transcript: where the next expect() starts looking
@@ -210,8 +211,25 @@ class Terminal:
         self.closed = False
 
     # ---- input ---------------------------------------------------------------------------
-    def send(self, text: str) -> None:
-        os.write(self.fd, text.encode("utf-8"))
+    def send(self, text: str, timeout: float = DEFAULT_TIMEOUT * 4) -> None:
+        """Writes the keys, reading what the program draws meanwhile: a long text fills the
+        terminal's input queue, and the program's echo fills its output queue, so writing it all
+        at once would leave each side waiting for the other (a terminal emulator reads all
+        along too)."""
+        data = text.encode("utf-8")
+        deadline = time.monotonic() + timeout
+        while data:
+            try:
+                data = data[os.write(self.fd, data):]
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise Timeout("the program took no keys for %.1fs; %d bytes were left to send; its screen:\n%s"
+                                  % (timeout, len(data), self.screen.text()))
+                self._read(0.05)
+
+    def paste(self, text: str) -> None:
+        """Pastes `text` as a terminal in bracketed-paste mode does (lines end with CR)."""
+        self.send("\x1b[200~" + text.replace("\n", "\r") + "\x1b[201~")
 
     def sendline(self, text: str = "") -> None:
         self.send(text + "\r")
@@ -236,6 +254,8 @@ class Terminal:
             return False
         try:
             data = os.read(self.fd, 65536)
+        except BlockingIOError:
+            return False
         except OSError:  # EIO: every process holding the terminal has closed it
             data = b""
         if not data:

@@ -345,3 +345,53 @@ def _parent(pid):
     with open("/proc/%d/stat" % pid, "rb") as f:
         data = f.read()
     return int(data[data.rindex(b")") + 2:].split()[1])
+
+
+def test_background_output_without_a_newline_stays_on_one_line(repl, tmp_path):
+    t = repl()
+    go = tmp_path / "go"
+    # The task prints once the test says so, when the prompt is on screen.
+    t.paste("import asyncio, os\n"
+            "async def dots():\n"
+            "    while not os.path.exists(%r):\n"
+            "        await asyncio.sleep(0.01)\n"
+            "    for i in range(5):\n"
+            "        print('.', end='', flush=True)\n"
+            "        await asyncio.sleep(0.05)\n"
+            "    print('end')\n"
+            "\n" % str(go))
+    t.sendline()
+    t.expect(PROMPT)
+    t.sendline("task = asyncio.ensure_future(dots())")
+    t.expect(PROMPT)
+    t.send("typed")
+    t.expect_cursor_line(">>> typed")
+    go.touch()
+    # The dots arrive one by one while the prompt waits: they go on one line above it.
+    t.expect_screen(r"^\.\.\.\.\.end\n>>> typed$")
+    assert t.screen.text().count(">>> typed") == 1
+    t.ctrl("u")
+    t.sendline("'done'")
+    t.expect("\n'done'\n>>> ")
+
+
+def test_ctrl_d_at_input_raises_a_plain_eof_error(repl):
+    t = repl()
+    t.sendline("input('more? ')")
+    t.expect("\nmore? ")
+    t.ctrl("d")
+    t.expect("\nEOFError\n>>> ")
+
+
+def test_the_trio_banner_names_the_session_nursery(repl):
+    t = repl("--backend", "trio")
+    assert "nursery.start_soon" in t.text
+    t.paste("import trio\n"
+            "async def later():\n"
+            "    await trio.sleep(0.05)\n"
+            "    print('from the nursery')\n"
+            "\n")
+    t.sendline()
+    t.expect(PROMPT)
+    t.sendline("nursery.start_soon(later)")
+    t.expect("from the nursery\n")

@@ -217,3 +217,28 @@ def test_a_file_without_run_is_pointed_at_run(run):
     r = run("script.py")
     assert r.returncode == 2
     assert "asyncode run script.py" in r.stderr
+
+
+TRIO_SCRIPT = """\
+    import trio
+    async def main():
+        await trio.sleep(0.01)
+        print('slept')
+    await main()
+"""
+
+
+def test_a_trio_script_without_backend_trio_is_told_to_use_it(run, tmp_path):
+    f = write(tmp_path / "uses_trio.py", TRIO_SCRIPT)
+    r = run("run", f)
+    assert r.returncode == 1
+    assert r.stderr.rstrip().endswith("asyncode: this code awaits Trio, and the session runs asyncio: "
+                                      "use asyncode --backend trio")
+    r = run("--backend", "trio", "run", f)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "slept\n", "")
+
+
+def test_an_asyncio_error_gets_no_trio_hint(run):
+    r = run("-c", "import asyncio; await asyncio.sleep('x')")
+    assert r.returncode == 1 and "TypeError" in r.stderr
+    assert "--backend" not in r.stderr

@@ -167,3 +167,10 @@ def test_a_custom_filename_shows_in_tracebacks(daemon):
 def test_duration_is_measured(daemon):
     r = daemon.exec("import time\ntime.sleep(0.2)")
     assert 150 <= r["durationMs"] < 10000, r
+
+
+def test_a_future_import_holds_for_the_cells_after_it(daemon):
+    # As in Python's REPL (codeop): every __future__ feature, annotations included.
+    daemon.exec("from __future__ import annotations")
+    daemon.exec("def f(x: undefined_name): pass")
+    assert result_text(daemon.exec("f.__annotations__")) == "{'x': 'undefined_name'}"
