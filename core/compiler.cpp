@@ -76,24 +76,21 @@ std::optional<PyRef> tryCompile(const std::string& source, int symbol, int flags
 }
 
 std::string strOf(PyObject* o) {
-  PyObject* s = PyObject_Str(o);
   std::string out;
-  if (s) {
-    if (const char* t = PyUnicode_AsUTF8(s)) out = t;
-    Py_DECREF(s);
+  if (const PyRef s = PyRef::steal(PyObject_Str(o))) {
+    if (const char* t = PyUnicode_AsUTF8(s.get())) out = t;
   }
   PyErr_Clear();
   return out;
 }
 
 std::optional<long> intAttr(PyObject* o, const char* name) {
-  PyObject* v = PyObject_GetAttrString(o, name);
+  const PyRef v = PyRef::steal(PyObject_GetAttrString(o, name));
   std::optional<long> out;
-  if (v && PyLong_Check(v)) {
-    const long n = PyLong_AsLong(v);
+  if (v && PyLong_Check(v.get())) {
+    const long n = PyLong_AsLong(v.get());
     if (!(n == -1 && PyErr_Occurred())) out = n;
   }
-  Py_XDECREF(v);
   PyErr_Clear();
   return out;
 }
@@ -133,18 +130,17 @@ SyntaxErrorInfo syntaxErrorInfo(PyObject* exc, std::string_view source) {
   SyntaxErrorInfo info;
   info.type = Py_TYPE(exc)->tp_name;
   if (PyErr_GivenExceptionMatches(exc, PyExc_SyntaxError)) {
-    if (PyObject* msg = PyObject_GetAttrString(exc, "msg")) {
-      info.message = msg == Py_None ? "" : strOf(msg);
-      Py_DECREF(msg);
-    }
+    if (const PyRef msg = PyRef::steal(PyObject_GetAttrString(exc, "msg")))
+      info.message = msg.get() == Py_None ? "" : strOf(msg.get());
     PyErr_Clear();
     const long line = intAttr(exc, "lineno").value_or(1);
     info.line = static_cast<int>(line > 0 ? line : 1);
     // The parser reports columns in characters and attaches the line's text; errors
     // from the compiler proper (symtable) report UTF-8 byte offsets and no text.
-    PyObject* text = PyObject_GetAttrString(exc, "text");
-    const bool inBytes = !text || text == Py_None;
-    Py_XDECREF(text);
+    const bool inBytes = [&] {
+      const PyRef text = PyRef::steal(PyObject_GetAttrString(exc, "text"));
+      return !text || text.get() == Py_None;
+    }();
     PyErr_Clear();
     const auto lines = splitLines(source);
     auto toColumn = [&](long lineno, long offset) -> long {

@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -32,35 +31,6 @@ void checkStatus(PyStatus status, const char* what) {
     throw std::runtime_error(message);
   }
 }
-
-std::string utf8(PyObject* o) {
-  std::string out;
-  if (o && PyUnicode_Check(o)) {
-    Py_ssize_t n = 0;
-    if (const char* p = PyUnicode_AsUTF8AndSize(o, &n)) {
-      out.assign(p, static_cast<std::size_t>(n));
-    } else {
-      PyErr_Clear();
-    }
-  }
-  return out;
-}
-
-PyRef callIntrospect(const char* function, PyObject* args) {
-  PyRef module = check(PyImport_ImportModule("_asyncode.introspect"));
-  PyRef fn = check(PyObject_GetAttrString(module.get(), function));
-  return check(PyObject_CallObject(fn.get(), args));
-}
-
-MimeBundle bundleFromDict(PyObject* dict) {
-  MimeBundle out;
-  if (!dict || !PyDict_Check(dict)) return out;
-  PyObject *key = nullptr, *value = nullptr;
-  Py_ssize_t pos = 0;
-  while (PyDict_Next(dict, &pos, &key, &value)) out.push_back({utf8(key), utf8(value), false});
-  return out;
-}
-
 }  // namespace
 
 std::atomic<bool> Engine::forked_{false};
@@ -81,16 +51,13 @@ void Engine::exitIfForked() {
   ::_exit(0);
 }
 
-Engine::Engine(EngineConfig config) : config_(std::move(config)), mainThread_(pthread_self()) {
-  wakeFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wakeFd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+Engine::Engine(EngineConfig config, JobLane& lane)
+    : config_(std::move(config)), mainThread_(pthread_self()), lane_(lane) {
   static std::once_flag atfork;
   std::call_once(atfork, [] { ::pthread_atfork(nullptr, nullptr, &Engine::afterForkInChild); });
 }
 
-Engine::~Engine() {
-  if (wakeFd_ >= 0) ::close(wakeFd_);
-}
+Engine::~Engine() = default;
 
 void Engine::start() {
   PyConfig config;
@@ -145,65 +112,16 @@ int Engine::run() {
 }
 
 // ---- jobs ---------------------------------------------------------------------------
-void Engine::wake() {
-  const std::uint64_t one = 1;
-  [[maybe_unused]] const auto n = ::write(wakeFd_, &one, sizeof one);
-}
+// A forked child of user code touches none of the engine's mutexes: a thread that is not in
+// the child may have held one at the fork. It ends at its next takeJob() or waitJobs().
 
 void Engine::drainWake() {
-  if (lane_) {
-    std::deque<Job> got;
-    lane_->read(got);
-    if (got.empty()) return;
-    std::lock_guard lock(mu_);
-    for (auto& j : got) jobs_.push_back(std::move(j));
-    return;
-  }
-  std::uint64_t count = 0;
-  [[maybe_unused]] const auto n = ::read(wakeFd_, &count, sizeof count);
-}
-
-void Engine::push(Job job) {
-  {
-    std::lock_guard lock(mu_);
-    jobs_.push_back(std::move(job));
-  }
-  wake();
-}
-
-void Engine::submitExec(ExecRequest request) {
-  Job job;
-  job.kind = Job::Kind::Exec;
-  job.seq = request.seq;
-  job.exec = std::move(request);
-  push(std::move(job));
-}
-
-void Engine::submitReset(std::uint64_t seq) {
-  Job job;
-  job.kind = Job::Kind::Reset;
-  job.seq = seq;
-  push(std::move(job));
-}
-
-void Engine::submitConfigure(std::uint64_t seq, ConfigureRequest request) {
-  Job job;
-  job.kind = Job::Kind::Configure;
-  job.seq = seq;
-  job.configure = std::move(request);
-  push(std::move(job));
-}
-
-void Engine::submitPreload() {
-  Job job;
-  job.kind = Job::Kind::Preload;
-  push(std::move(job));
-}
-
-void Engine::submitShutdown() {
-  Job job;
-  job.kind = Job::Kind::Shutdown;
-  push(std::move(job));
+  if (forked_) return;
+  std::deque<Job> got;
+  lane_.read(got);
+  if (got.empty()) return;
+  std::lock_guard lock(mu_);
+  for (auto& j : got) jobs_.push_back(std::move(j));
 }
 
 std::optional<Engine::Job> Engine::takeJob() {
@@ -217,6 +135,7 @@ std::optional<Engine::Job> Engine::takeJob() {
       if (jobs_.empty()) return std::nullopt;
       job = std::move(jobs_.front());
       jobs_.pop_front();
+      if (job.kind == Job::Kind::Configure) inputEnabled_ = job.configure.input;
       if (job.kind != Job::Kind::Exec) return job;
       if (cancelled_.erase(job.seq)) {
         cancelled = true;
@@ -231,12 +150,12 @@ std::optional<Engine::Job> Engine::takeJob() {
       }
       lastFinished_ = std::max(lastFinished_, job.seq);
     }
-    // Answered without running (lane mode only: the marks are made there).
+    // Answered without running.
     GilRelease nogil;
     if (cancelled) {
-      lane_->execCancelled(job.seq);
+      lane_.execCancelled(job.seq);
     } else {
-      lane_->execDone(stoppedBeforeStart(job.seq, *stopped));
+      lane_.execDone(stoppedBeforeStart(job.seq, *stopped));
     }
   }
 }
@@ -252,6 +171,7 @@ ExecOutcome Engine::stoppedBeforeStart(std::uint64_t seq, InterruptReason reason
 }
 
 bool Engine::hasJobs() const {
+  if (forked_) return false;  // it waits for jobs, and so ends
   std::lock_guard lock(mu_);
   return !jobs_.empty();
 }
@@ -260,30 +180,14 @@ void Engine::waitJobs() {
   exitIfForked();
   GilRelease nogil;
   while (!hasJobs()) {
-    pollfd p{wakeFd(), POLLIN, 0};
+    pollfd p{lane_.fd(), POLLIN, 0};
     if (::poll(&p, 1, -1) < 0 && errno == EINTR) return;  // let Python run its signal handlers
     drainWake();
   }
 }
 
-std::uint64_t Engine::runningExec() const {
-  std::lock_guard lock(mu_);
-  return running_;
-}
-
-bool Engine::eraseQueuedLocked(std::uint64_t seq) {
-  for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
-    if (it->kind == Job::Kind::Exec && it->seq == seq) {
-      jobs_.erase(it);
-      return true;
-    }
-  }
-  return false;
-}
-
 bool Engine::removeQueued(std::uint64_t seq) {
   std::lock_guard lock(mu_);
-  if (!lane_) return eraseQueuedLocked(seq);
   if (seq == 0 || seq == running_ || seq <= lastFinished_) return false;
   cancelled_.insert(seq);  // answered when the main thread reaches it
   return true;
@@ -294,14 +198,9 @@ InterruptOutcome Engine::interrupt(std::uint64_t seq, InterruptReason reason) {
     std::lock_guard lock(mu_);
     if (seq != 0 && running_ == seq) {
       pendingInterrupt_ = reason;
-    } else if (lane_) {
+    } else {
       if (seq == 0 || seq <= lastFinished_) return InterruptOutcome::NotRunning;
       stopBeforeStart_[seq] = reason;  // not read or not taken yet: stopped when taken
-      return InterruptOutcome::Dequeued;
-    } else if (!eraseQueuedLocked(seq)) {
-      return InterruptOutcome::NotRunning;
-    } else {
-      outbox_.push(ExecDoneEvent{stoppedBeforeStart(seq, reason)});
       return InterruptOutcome::Dequeued;
     }
   }
@@ -363,25 +262,19 @@ std::optional<InterruptReason> Engine::interruptReason(std::uint64_t seq) const 
 }
 
 void Engine::execStarted(std::uint64_t seq, std::optional<int> count) {
+  if (forked_) return;
   bool announce = false;
   {
     std::lock_guard lock(mu_);
     announce = running_ == seq && runningAnnounces_;
   }
-  if (lane_) {
-    if (!announce) return;
-    GilRelease nogil;
-    lane_->execStarted(seq, count);
-    return;
-  }
-  if (announce) {
-    outbox_.push(ExecStartedEvent{seq, count});
-  } else {
-    outbox_.pushQuiet(ExecStartedEvent{seq, count});  // a fast exec's start costs no wake-up
-  }
+  if (!announce) return;  // only timed execs: a fast exec's start costs no write
+  GilRelease nogil;
+  lane_.execStarted(seq, count);
 }
 
 void Engine::execDone(ExecOutcome outcome) {
+  if (forked_) return;  // the parent answers
   {
     std::lock_guard lock(mu_);
     if (running_ == outcome.seq) {
@@ -390,19 +283,18 @@ void Engine::execDone(ExecOutcome outcome) {
     }
     lastFinished_ = std::max(lastFinished_, outcome.seq);
   }
-  if (!lane_) return outbox_.push(ExecDoneEvent{std::move(outcome)});
   // The exec's output and displays reach the pipes before its answer leaves.
   const std::uint64_t written = outbox_.appended();
   GilRelease nogil;
   while (!outbox_.waitDelivered(written, std::chrono::milliseconds(100))) {
   }
-  lane_->execDone(outcome);
+  lane_.execDone(outcome);
 }
 
 void Engine::jobDone(std::uint64_t seq, std::optional<std::string> error) {
-  if (!lane_) return outbox_.push(JobDoneEvent{seq, std::move(error)});
+  if (forked_) return;
   GilRelease nogil;
-  lane_->jobDone(seq, error);
+  lane_.jobDone(seq, error);
 }
 
 // ---- input --------------------------------------------------------------------------
@@ -455,85 +347,6 @@ void Engine::answerInput(std::uint64_t inputId, std::optional<std::string> value
     inputAnswers_[inputId] = std::move(value);
   }
   inputCv_.notify_all();
-}
-
-// ---- introspection (other threads) -----------------------------------------------------
-namespace {
-void waitUntil(std::mutex& mu, std::condition_variable& cv, const bool& flag) {
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return flag; });
-}
-}  // namespace
-
-CompileResult Engine::compile(const std::string& code, Mode mode) {
-  waitUntil(startMu_, startedCv_, started_);
-  GilAcquire gil;
-  return compileCheck(code, mode);
-}
-
-CompleteResult Engine::complete(const std::string& code, std::int64_t cursor) {
-  waitUntil(startMu_, startedCv_, started_);
-  GilAcquire gil;
-  CompleteResult out;
-  try {
-    PyRef args = check(Py_BuildValue("(s#L)", code.data(), static_cast<Py_ssize_t>(code.size()),
-                                     static_cast<long long>(cursor)));
-    PyRef r = callIntrospect("complete", args.get());
-    PyObject *matches = nullptr;
-    long long start = 0, end = 0;
-    if (!PyArg_ParseTuple(r.get(), "OLL", &matches, &start, &end)) throw PyError();
-    out.cursorStart = start;
-    out.cursorEnd = end;
-    PyRef seq = check(PySequence_Fast(matches, "matches"));
-    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq.get()); ++i) {
-      PyObject* m = PySequence_Fast_GET_ITEM(seq.get(), i);
-      PyObject *text = nullptr, *type = nullptr;
-      if (!PyArg_ParseTuple(m, "OO", &text, &type)) throw PyError();
-      Completion c{utf8(text), std::nullopt};
-      if (type != Py_None) c.type = utf8(type);
-      out.matches.push_back(std::move(c));
-    }
-  } catch (const PyError& e) {
-    spdlog::warn("complete failed: {}", e.what());
-    out.cursorStart = out.cursorEnd = cursor;
-  }
-  return out;
-}
-
-InspectResult Engine::inspect(const std::string& code, std::int64_t cursor) {
-  waitUntil(startMu_, startedCv_, started_);
-  GilAcquire gil;
-  InspectResult out;
-  try {
-    PyRef args = check(Py_BuildValue("(s#L)", code.data(), static_cast<Py_ssize_t>(code.size()),
-                                     static_cast<long long>(cursor)));
-    PyRef r = callIntrospect("inspect", args.get());
-    if (r.get() != Py_None) {
-      out.found = true;
-      out.data = bundleFromDict(r.get());
-    }
-  } catch (const PyError& e) {
-    spdlog::warn("inspect failed: {}", e.what());
-  }
-  return out;
-}
-
-std::vector<Variable> Engine::variables() {
-  waitUntil(startMu_, startedCv_, started_);
-  GilAcquire gil;
-  std::vector<Variable> out;
-  try {
-    PyRef r = callIntrospect("variables", nullptr);
-    PyRef seq = check(PySequence_Fast(r.get(), "variables"));
-    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq.get()); ++i) {
-      PyObject *name = nullptr, *type = nullptr, *repr = nullptr;
-      if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq.get(), i), "OOO", &name, &type, &repr)) throw PyError();
-      out.push_back({utf8(name), utf8(type), utf8(repr)});
-    }
-  } catch (const PyError& e) {
-    spdlog::warn("variables failed: {}", e.what());
-  }
-  return out;
 }
 
 }  // namespace asyncode::core

@@ -36,7 +36,9 @@ enum class InterruptOutcome {
 
 class Engine {
  public:
-  explicit Engine(EngineConfig config);
+  // Jobs come through `lane` and are answered there, by the main thread itself (the daemon's
+  // exec lane: no other thread in between). The engine does not own it.
+  Engine(EngineConfig config, JobLane& lane);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -49,11 +51,6 @@ class Engine {
   int run();
 
   // ---- any thread ---------------------------------------------------------------
-  void submitExec(ExecRequest request);
-  void submitReset(std::uint64_t seq);
-  void submitConfigure(std::uint64_t seq, ConfigureRequest request);
-  void submitPreload();
-  void submitShutdown();
   // Removes an exec that has not started. True when it was queued.
   bool removeQueued(std::uint64_t seq);
   InterruptOutcome interrupt(std::uint64_t seq, InterruptReason reason);
@@ -63,8 +60,6 @@ class Engine {
   static void signalChildren(int sig);
   // The client's answer to input request `inputId`; nullopt: none will come (EOFError).
   void answerInput(std::uint64_t inputId, std::optional<std::string> value);
-  void setInputEnabled(bool enabled) { inputEnabled_ = enabled; }
-  [[nodiscard]] std::uint64_t runningExec() const;
   Outbox& outbox() { return outbox_; }
 
   // ---- other threads, taking the GIL (waits until start() is done) ----------------
@@ -73,18 +68,15 @@ class Engine {
   InspectResult inspect(const std::string& code, std::int64_t cursor);
   std::vector<Variable> variables();
 
-  // Jobs come through `lane` and are answered there, by the main thread itself, instead
-  // of through submit*() and the outbox. Set before start(); the engine does not own it.
-  void setLane(JobLane* lane) { lane_ = lane; }
-
   // ---- for the _asyncode_c module ---------------------------------------------
   using Job = core::Job;
-  // The next job to run, or nullopt. With a lane, a job cancelled or interrupted before
-  // it started is answered here (main thread, GIL held) and skipped.
+  // The next job to run, or nullopt. A job cancelled or interrupted before it started is
+  // answered here (main thread, GIL held) and skipped.
   std::optional<Job> takeJob();
   bool hasJobs() const;
-  // Readable when jobs may be waiting: the lane's descriptor, or an eventfd.
-  int wakeFd() const { return lane_ ? lane_->fd() : wakeFd_; }
+  // Readable when jobs may be waiting: the lane's descriptor.
+  int wakeFd() const { return lane_.fd(); }
+  // Reads the jobs the lane has now.
   void drainWake();
   // Blocks (without the GIL) until a job is queued or a signal arrives.
   void waitJobs();
@@ -100,29 +92,25 @@ class Engine {
   bool forked() const { return forked_; }
 
  private:
-  void push(Job job);
-  bool eraseQueuedLocked(std::uint64_t seq);
   static ExecOutcome stoppedBeforeStart(std::uint64_t seq, InterruptReason reason);
-  void wake();
   static void afterForkInChild();
   static void exitIfForked();
 
   EngineConfig config_;
   pthread_t mainThread_;
   Outbox outbox_;
-  int wakeFd_ = -1;
+  JobLane& lane_;
 
   mutable std::mutex mu_;
   std::deque<Job> jobs_;
   std::uint64_t running_ = 0;
   bool runningAnnounces_ = false;
-  // Lane mode: execs are answered in order, so an interrupt or cancel of a seq above the
-  // last finished one is for a job not read or not taken yet: it is marked, and answered
-  // when the main thread takes it.
+  // Execs are answered in order, so an interrupt or cancel of a seq above the last finished
+  // one is for a job not read or not taken yet: it is marked, and answered when the main
+  // thread takes it.
   std::uint64_t lastFinished_ = 0;
   std::map<std::uint64_t, InterruptReason> stopBeforeStart_;
   std::set<std::uint64_t> cancelled_;
-  JobLane* lane_ = nullptr;
   std::optional<InterruptReason> pendingInterrupt_;
 
   std::mutex startMu_;
@@ -133,7 +121,7 @@ class Engine {
   std::condition_variable inputCv_;
   std::uint64_t nextInputId_ = 0;
   std::map<std::uint64_t, std::optional<std::string>> inputAnswers_;  // answered, not yet taken
-  std::atomic<bool> inputEnabled_{false};
+  std::atomic<bool> inputEnabled_{false};  // the session's configure says whether the client answers
 
   static std::atomic<bool> forked_;
 };

@@ -7,25 +7,21 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "core/compiler.h"
 #include "core/embedded.h"
 #include "core/engine.h"
+#include "core/native_module_internal.h"
 #include "core/pyerror.h"
 
 namespace asyncode::core {
-namespace {
 
-struct ModuleState {
-  Engine* engine;
-  PyObject* ownerVar;  // the ContextVar naming the exec that owns output
-};
+namespace native {
 
 ModuleState* stateOf(PyObject* module) { return static_cast<ModuleState*>(PyModule_GetState(module)); }
-
-constexpr const char* kOwnerCapsule = "asyncode.owner";
 
 // UTF-8 of a str; lone surrogates become backslash escapes rather than an error.
 bool utf8Of(PyObject* s, std::string& out) {
@@ -35,72 +31,29 @@ bool utf8Of(PyObject* s, std::string& out) {
     return true;
   }
   PyErr_Clear();
-  PyObject* b = PyUnicode_AsEncodedString(s, "utf-8", "backslashreplace");
+  const PyRef b = PyRef::steal(PyUnicode_AsEncodedString(s, "utf-8", "backslashreplace"));
   if (!b) return false;
-  out.assign(PyBytes_AS_STRING(b), static_cast<std::size_t>(PyBytes_GET_SIZE(b)));
-  Py_DECREF(b);
+  out.assign(PyBytes_AS_STRING(b.get()), static_cast<std::size_t>(PyBytes_GET_SIZE(b.get())));
   return true;
 }
 
-std::string strItem(PyObject* dict, const char* key) {
-  std::string out;
-  if (PyObject* v = PyDict_GetItemString(dict, key); v && PyUnicode_Check(v)) utf8Of(v, out);
-  return out;
-}
+}  // namespace native
+
+namespace {
+
+using namespace native;
+
+constexpr const char* kOwnerCapsule = "asyncode.owner";
 
 OwnerPtr currentOwner(ModuleState* st) {
-  PyObject* value = nullptr;
-  if (PyContextVar_Get(st->ownerVar, nullptr, &value) < 0) {
+  PyObject* raw = nullptr;
+  if (PyContextVar_Get(st->ownerVar, nullptr, &raw) < 0) {
     PyErr_Clear();
     return nullptr;
   }
-  OwnerPtr owner;
-  if (value && PyCapsule_IsValid(value, kOwnerCapsule))
-    owner = *static_cast<OwnerPtr*>(PyCapsule_GetPointer(value, kOwnerCapsule));
-  Py_XDECREF(value);
-  return owner;
-}
-
-// [(mime, data, is_json), ...] -> MimeBundle
-bool bundleOf(PyObject* items, MimeBundle& out) {
-  PyRef seq = PyRef::steal(PySequence_Fast(items, "a bundle is a list of (mime, data, is_json)"));
-  if (!seq) return false;
-  const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.get());
-  for (Py_ssize_t i = 0; i < n; ++i) {
-    PyObject* item = PySequence_Fast_GET_ITEM(seq.get(), i);
-    PyObject *mime = nullptr, *data = nullptr;
-    int isJson = 0;
-    if (!PyArg_ParseTuple(item, "UUp", &mime, &data, &isJson)) return false;
-    MimeItem m;
-    if (!utf8Of(mime, m.mime) || !utf8Of(data, m.data)) return false;
-    m.json = isJson != 0;
-    out.push_back(std::move(m));
-  }
-  return true;
-}
-
-bool errorOf(PyObject* dict, ErrorInfo& out) {
-  if (!PyDict_Check(dict)) {
-    PyErr_SetString(PyExc_TypeError, "error info must be a dict");
-    return false;
-  }
-  out.type = strItem(dict, "type");
-  out.message = strItem(dict, "message");
-  out.formatted = strItem(dict, "formatted");
-  if (PyObject* tb = PyDict_GetItemString(dict, "traceback"); tb && PyList_Check(tb)) {
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(tb); ++i) {
-      PyObject* f = PyList_GET_ITEM(tb, i);
-      if (!PyDict_Check(f)) continue;
-      TracebackFrame frame;
-      frame.filename = strItem(f, "filename");
-      frame.name = strItem(f, "name");
-      if (PyObject* line = PyDict_GetItemString(f, "line"); line && PyLong_Check(line))
-        frame.line = static_cast<int>(PyLong_AsLong(line));
-      if (PyDict_GetItemString(f, "source")) frame.source = strItem(f, "source");
-      out.traceback.push_back(std::move(frame));
-    }
-  }
-  return !PyErr_Occurred();
+  const PyRef value = PyRef::steal(raw);  // a new reference, or none
+  if (!value || !PyCapsule_IsValid(value.get(), kOwnerCapsule)) return nullptr;
+  return *static_cast<OwnerPtr*>(PyCapsule_GetPointer(value.get(), kOwnerCapsule));
 }
 
 // ---- output -----------------------------------------------------------------------
@@ -169,14 +122,12 @@ PyObject* makeWriter(PyObject* module, PyObject* arg) {
     PyErr_SetString(PyExc_ValueError, "stream must be 1 or 2");
     return nullptr;
   }
-  auto* w = new Writer{stateOf(module)->engine, module, static_cast<Stream>(fd)};
-  PyRef capsule = PyRef::steal(PyCapsule_New(w, kWriterCapsule, [](PyObject* c) {
+  auto w = std::make_unique<Writer>(Writer{stateOf(module)->engine, module, static_cast<Stream>(fd)});
+  PyRef capsule = PyRef::steal(PyCapsule_New(w.get(), kWriterCapsule, [](PyObject* c) {
     delete static_cast<Writer*>(PyCapsule_GetPointer(c, kWriterCapsule));
   }));
-  if (!capsule) {
-    delete w;
-    return nullptr;
-  }
+  if (!capsule) return nullptr;
+  w.release();  // the capsule owns it now
   return PyCFunction_New(&writerDef, capsule.get());
 }
 
@@ -229,12 +180,13 @@ PyObject* makeOwner(PyObject*, PyObject* args) {
     if (n == -1 && PyErr_Occurred()) return nullptr;
     owner.execCount = static_cast<int>(n);
   }
-  auto* holder = new OwnerPtr(std::make_shared<const Owner>(std::move(owner)));
-  PyObject* capsule = PyCapsule_New(holder, kOwnerCapsule, [](PyObject* c) {
+  auto holder = std::make_unique<OwnerPtr>(std::make_shared<const Owner>(std::move(owner)));
+  PyRef capsule = PyRef::steal(PyCapsule_New(holder.get(), kOwnerCapsule, [](PyObject* c) {
     delete static_cast<OwnerPtr*>(PyCapsule_GetPointer(c, kOwnerCapsule));
-  });
-  if (!capsule) delete holder;
-  return capsule;
+  }));
+  if (!capsule) return nullptr;
+  holder.release();  // the capsule owns it now
+  return capsule.release();
 }
 
 PyObject* display(PyObject* module, PyObject* items) {
@@ -257,137 +209,6 @@ PyObject* readInput(PyObject* module, PyObject* args) {
   std::string answer;
   if (!st->engine->readInput(text, password != 0, currentOwner(st), answer)) return nullptr;
   return PyUnicode_DecodeUTF8(answer.data(), static_cast<Py_ssize_t>(answer.size()), "replace");
-}
-
-// ---- jobs -------------------------------------------------------------------------
-PyObject* takeJob(PyObject* module, PyObject*) {
-  auto job = stateOf(module)->engine->takeJob();
-  if (!job) Py_RETURN_NONE;
-  using Kind = Engine::Job::Kind;
-  switch (job->kind) {
-    case Kind::Exec: {
-      const ExecRequest& e = job->exec;
-      PyRef filename = e.filename ? PyRef::steal(PyUnicode_DecodeUTF8(e.filename->data(),
-                                                                     static_cast<Py_ssize_t>(e.filename->size()), "replace"))
-                                  : PyRef::borrow(Py_None);
-      if (!filename) return nullptr;
-      return Py_BuildValue("(sKs#iOOs#)", "exec", static_cast<unsigned long long>(e.seq), e.code.data(),
-                           static_cast<Py_ssize_t>(e.code.size()), static_cast<int>(e.mode), filename.get(),
-                           e.silent ? Py_True : Py_False, e.ownerTag.data(), static_cast<Py_ssize_t>(e.ownerTag.size()));
-    }
-    case Kind::Reset:
-      return Py_BuildValue("(sK)", "reset", static_cast<unsigned long long>(job->seq));
-    case Kind::Configure: {
-      const ConfigureRequest& c = job->configure;
-      PyRef cwd = c.cwd ? PyRef::steal(PyUnicode_DecodeUTF8(c.cwd->data(), static_cast<Py_ssize_t>(c.cwd->size()), "surrogateescape"))
-                        : PyRef::borrow(Py_None);
-      if (!cwd) return nullptr;
-      return Py_BuildValue("(sKsOO)", "configure", static_cast<unsigned long long>(job->seq), c.backend.c_str(),
-                           c.syncInLoop ? Py_True : Py_False, cwd.get());
-    }
-    case Kind::Preload:
-      return Py_BuildValue("(s)", "preload");
-    case Kind::Shutdown:
-      return Py_BuildValue("(s)", "shutdown");
-  }
-  Py_RETURN_NONE;
-}
-
-PyObject* hasJobs(PyObject* module, PyObject*) { return PyBool_FromLong(stateOf(module)->engine->hasJobs()); }
-
-PyObject* waitJobs(PyObject* module, PyObject*) {
-  stateOf(module)->engine->waitJobs();
-  if (PyErr_CheckSignals() < 0) return nullptr;
-  Py_RETURN_NONE;
-}
-
-PyObject* wakeFd(PyObject* module, PyObject*) { return PyLong_FromLong(stateOf(module)->engine->wakeFd()); }
-
-PyObject* drainWake(PyObject* module, PyObject*) {
-  stateOf(module)->engine->drainWake();
-  Py_RETURN_NONE;
-}
-
-PyObject* execStarted(PyObject* module, PyObject* args) {
-  unsigned long long seq = 0;
-  PyObject* count = nullptr;
-  if (!PyArg_ParseTuple(args, "KO", &seq, &count)) return nullptr;
-  std::optional<int> execCount;
-  if (count != Py_None) {
-    const long n = PyLong_AsLong(count);
-    if (n == -1 && PyErr_Occurred()) return nullptr;
-    execCount = static_cast<int>(n);
-  }
-  stateOf(module)->engine->execStarted(seq, execCount);
-  Py_RETURN_NONE;
-}
-
-PyObject* execDone(PyObject* module, PyObject* args) {
-  unsigned long long seq = 0;
-  PyObject *count = nullptr, *result = nullptr, *error = nullptr;
-  int status = 0, awaited = 0, how = 0;
-  double duration = 0;
-  if (!PyArg_ParseTuple(args, "KOiOOdpi", &seq, &count, &status, &result, &error, &duration, &awaited, &how))
-    return nullptr;
-  ExecOutcome o;
-  o.seq = seq;
-  if (count != Py_None) o.execCount = static_cast<int>(PyLong_AsLong(count));
-  o.status = static_cast<ExecStatus>(status);
-  o.durationMs = duration;
-  o.awaited = awaited != 0;
-  o.how = static_cast<InterruptHow>(how);
-  if (result != Py_None) {
-    MimeBundle b;
-    if (!bundleOf(result, b)) return nullptr;
-    o.result = std::move(b);
-  }
-  if (error != Py_None) {
-    ErrorInfo e;
-    if (!errorOf(error, e)) return nullptr;
-    o.error = std::move(e);
-  }
-  if (PyErr_Occurred()) return nullptr;
-  stateOf(module)->engine->execDone(std::move(o));
-  Py_RETURN_NONE;
-}
-
-PyObject* jobDone(PyObject* module, PyObject* args) {
-  unsigned long long seq = 0;
-  PyObject* error = nullptr;
-  if (!PyArg_ParseTuple(args, "KO", &seq, &error)) return nullptr;
-  std::optional<std::string> message;
-  if (error != Py_None) {
-    std::string text;
-    if (!PyUnicode_Check(error) || !utf8Of(error, text)) return nullptr;
-    message = std::move(text);
-  }
-  stateOf(module)->engine->jobDone(seq, std::move(message));
-  Py_RETURN_NONE;
-}
-
-PyObject* engineReady(PyObject* module, PyObject* backends) {
-  ReadyEvent event;
-  PyRef seq = PyRef::steal(PySequence_Fast(backends, "backends must be a sequence of str"));
-  if (!seq) return nullptr;
-  for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq.get()); ++i) {
-    std::string name;
-    PyObject* item = PySequence_Fast_GET_ITEM(seq.get(), i);
-    if (!PyUnicode_Check(item) || !utf8Of(item, name)) {
-      PyErr_SetString(PyExc_TypeError, "backends must be a sequence of str");
-      return nullptr;
-    }
-    event.backends.push_back(std::move(name));
-  }
-  stateOf(module)->engine->outbox().push(std::move(event));
-  Py_RETURN_NONE;
-}
-
-PyObject* interruptReason(PyObject* module, PyObject* arg) {
-  const unsigned long long seq = PyLong_AsUnsignedLongLong(arg);
-  if (PyErr_Occurred()) return nullptr;
-  const auto reason = stateOf(module)->engine->interruptReason(seq);
-  if (!reason) Py_RETURN_NONE;
-  return PyLong_FromLong(static_cast<long>(*reason));
 }
 
 PyObject* warningsSuppressedFn(PyObject*, PyObject*) { return PyBool_FromLong(warningsSuppressed()); }
@@ -448,8 +269,33 @@ PyModuleDef moduleDef = {
 
 }  // namespace
 
+// The engine's enums (core/types.h) as the Python half sees them: one definition, exported.
+struct IntConstant {
+  const char* name;
+  int value;
+};
+template <class E>
+constexpr IntConstant constant(const char* name, E value) {
+  return {name, static_cast<int>(value)};
+}
+constexpr IntConstant kConstants[] = {
+    constant("STATUS_OK", ExecStatus::Ok),
+    constant("STATUS_ERROR", ExecStatus::Error),
+    constant("STATUS_INTERRUPTED", ExecStatus::Interrupted),
+    constant("STATUS_TIMEOUT", ExecStatus::Timeout),
+    constant("HOW_NONE", InterruptHow::None),
+    constant("HOW_CANCELLED", InterruptHow::Cancelled),
+    constant("HOW_KEYBOARD_INTERRUPT", InterruptHow::KeyboardInterrupt),
+    constant("REASON_INTERRUPT", InterruptReason::Interrupt),
+    constant("REASON_TIMEOUT", InterruptReason::Timeout),
+    constant("MODE_CELL", Mode::Cell),
+    constant("MODE_INTERACTIVE", Mode::Interactive),
+    constant("MODE_MODULE", Mode::Module),
+};
+
 PyRef createNativeModule(Engine* engine) {
   PyRef module = check(PyModule_Create(&moduleDef));
+  for (const auto& c : kConstants) check(PyModule_AddIntConstant(module.get(), c.name, c.value));
   ModuleState* st = stateOf(module.get());
   st->engine = engine;
   st->ownerVar = PyContextVar_New("asyncode_owner", nullptr);

@@ -4,14 +4,6 @@
 
 namespace asyncode::core {
 
-std::size_t utf8Prefix(std::string_view text, std::size_t max) {
-  if (text.size() <= max) return text.size();
-  std::size_t n = max;
-  // Back up over continuation bytes (10xxxxxx) to the start of a character.
-  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
-  return n;  // 0 when the first character does not fit
-}
-
 void Outbox::setNotify(std::function<void()> notify) {
   std::lock_guard lock(mu_);
   notify_ = std::move(notify);
@@ -59,12 +51,6 @@ void Outbox::push(OutEvent event) {
     events_.push_back(std::move(event));
   }
   wake(needed);
-}
-
-void Outbox::pushQuiet(OutEvent event) {
-  std::lock_guard lock(mu_);
-  if (auto* d = std::get_if<DisplayEvent>(&event)) d->seq = ++appended_;
-  events_.push_back(std::move(event));
 }
 
 bool Outbox::waitForRoom(std::chrono::milliseconds timeout) {

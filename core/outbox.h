@@ -1,6 +1,7 @@
-// What the engine has to say, in order: output chunks, displays, exec starts and results,
-// input requests. Any thread appends; the daemon's I/O thread takes. Output is bounded:
-// a writer waits for room rather than letting memory grow when the reader is slow.
+// What the engine has to say besides the answers of its jobs (those go on the lane), in
+// order: output chunks, displays, input requests, readiness. Any thread appends; the daemon's
+// I/O thread takes. Output is bounded: a writer waits for room rather than letting memory grow
+// when the reader is slow.
 #pragma once
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "core/types.h"
+#include "support/utf8.h"
 
 namespace asyncode::core {
 
@@ -32,13 +34,6 @@ struct DisplayEvent {
   MimeBundle data;
   std::uint64_t seq = 0;
 };
-struct ExecStartedEvent {
-  std::uint64_t seq = 0;
-  std::optional<int> execCount;
-};
-struct ExecDoneEvent {
-  ExecOutcome outcome;
-};
 struct InputRequestEvent {
   std::uint64_t inputId = 0;
   OwnerPtr owner;
@@ -48,15 +43,10 @@ struct InputRequestEvent {
 struct InputCancelledEvent {  // the input() call stopped waiting (interrupted)
   std::uint64_t inputId = 0;
 };
-struct JobDoneEvent {  // reset, configure: done, or failed with `error`
-  std::uint64_t seq = 0;
-  std::optional<std::string> error;
-};
 struct ReadyEvent {  // the engine has started and takes jobs
   std::vector<std::string> backends;  // event-loop libraries importable here
 };
-using OutEvent = std::variant<OutputEvent, DisplayEvent, ExecStartedEvent, ExecDoneEvent, InputRequestEvent,
-                              InputCancelledEvent, JobDoneEvent, ReadyEvent>;
+using OutEvent = std::variant<OutputEvent, DisplayEvent, InputRequestEvent, InputCancelledEvent, ReadyEvent>;
 
 class Outbox {
  public:
@@ -72,8 +62,6 @@ class Outbox {
   // Never blocks: writers call waitForRoom() first.
   void write(Stream stream, const OwnerPtr& owner, std::string_view text);
   void push(OutEvent event);
-  // Appends without waking the reader: the event goes with whatever comes next.
-  void pushQuiet(OutEvent event);
 
   // Waits until output bytes held are below capacity, or until `timeout`. True when there
   // is room. Call without the GIL.
@@ -104,7 +92,6 @@ class Outbox {
   std::function<void()> notify_;
 };
 
-// The longest prefix of `text` no longer than `max` bytes that ends on a UTF-8 boundary.
-std::size_t utf8Prefix(std::string_view text, std::size_t max);
+using support::utf8Prefix;
 
 }  // namespace asyncode::core

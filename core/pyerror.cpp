@@ -5,12 +5,11 @@ namespace {
 
 std::string describe(PyObject* value) {
   std::string out = Py_TYPE(value)->tp_name;
-  if (PyObject* s = PyObject_Str(value)) {
-    if (const char* text = PyUnicode_AsUTF8(s); text && *text) {
+  if (const PyRef s = PyRef::steal(PyObject_Str(value))) {
+    if (const char* text = PyUnicode_AsUTF8(s.get()); text && *text) {
       out += ": ";
       out += text;
     }
-    Py_DECREF(s);
   }
   PyErr_Clear();
   return out;
@@ -23,10 +22,10 @@ PyError::Fetched PyError::fetch() {
   PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
   PyErr_Fetch(&type, &value, &tb);
   PyErr_NormalizeException(&type, &value, &tb);
-  if (value && tb) PyException_SetTraceback(value, tb);
-  Py_XDECREF(type);
-  Py_XDECREF(tb);
+  const PyRef typeRef = PyRef::steal(type);  // the value knows its type
+  const PyRef tbRef = PyRef::steal(tb);
   auto ref = PyRef::steal(value);
+  if (ref && tbRef) PyException_SetTraceback(ref.get(), tbRef.get());
   std::string text = ref ? describe(ref.get()) : "unknown Python error";
   return {std::move(ref), std::move(text)};
 }
@@ -44,8 +43,9 @@ void PyError::restore() const {
     PyErr_SetString(PyExc_RuntimeError, what());
     return;
   }
-  PyObject* value = value_.newRef();
-  PyErr_Restore(Py_NewRef(reinterpret_cast<PyObject*>(Py_TYPE(value))), value, PyException_GetTraceback(value));
+  PyRef type = PyRef::borrow(reinterpret_cast<PyObject*>(Py_TYPE(value_.get())));
+  PyRef tb = PyRef::steal(PyException_GetTraceback(value_.get()));
+  PyErr_Restore(type.release(), value_.newRef(), tb.release());  // it steals all three
 }
 
 }  // namespace asyncode::core

@@ -75,6 +75,7 @@ struct ConfigureRequest {
   std::string backend = "asyncio";
   bool syncInLoop = false;
   std::optional<std::string> cwd;
+  bool input = false;  // the client answers input requests
 };
 
 // What the engine's main thread does, in order.

@@ -79,9 +79,13 @@ void setupLogging(spdlog::level::level_enum level, int fd, const std::string& na
   spdlog::set_default_logger(std::move(logger));
 }
 
-void addLogForwarder(std::function<void(const std::string&, const std::string&)> send) {
-  auto sink = std::make_shared<ForwardSink>(std::move(send));
-  spdlog::default_logger()->sinks().push_back(std::move(sink));
+LogForwarder::LogForwarder(Send send) : sink_(std::make_shared<ForwardSink>(std::move(send))) {
+  spdlog::default_logger()->sinks().push_back(sink_);
+}
+
+LogForwarder::~LogForwarder() {
+  auto& sinks = spdlog::default_logger()->sinks();
+  std::erase(sinks, sink_);
 }
 
 }  // namespace asyncode::daemon

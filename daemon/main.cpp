@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "daemon/logging.h"
+#include "daemon/python_env.h"
 #include "daemon/supervisor.h"
 #include "daemon/worker_link.h"
 #include "daemon/worker_main.h"
@@ -88,6 +89,14 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
+// The event-loop libraries the system's Python can import (a venv may add its own).
+std::vector<asyncode::protocol::Backend> availableBackends() {
+  std::vector<asyncode::protocol::Backend> found{asyncode::protocol::Backend::Asyncio};
+  if (asyncode::daemon::importable("trio", ASYNCODE_PYTHON_SITE_DIRS, ASYNCODE_PYTHON_VERSION))
+    found.push_back(asyncode::protocol::Backend::Trio);
+  return found;
+}
+
 std::string selfPath(const char* argv0) {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -141,7 +150,8 @@ int main(int argc, char** argv) {
   options.self = selfPath(argv[0]);
   options.logLevel = args.logLevel;
   options.executable = ASYNCODE_PYTHON_EXECUTABLE;
+  options.pythonVersion = ASYNCODE_PYTHON_VERSION;
+  options.backends = availableBackends();
   options.spares = args.spares;
-  Supervisor supervisor(options);
-  return supervisor.run();
+  return runSupervisor(std::move(options));
 }

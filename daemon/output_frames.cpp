@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <random>
 
-#include "core/outbox.h"
+#include "support/utf8.h"
 
 namespace asyncode::daemon {
 namespace {
@@ -60,7 +60,7 @@ void encodeFrames(const Magic& magic, char kind, std::string_view owner, std::st
   const std::size_t room = kMaxFrame - kFrameHeaderSize - owner.size();
   const bool display = kind == 'd' || kind == 'D';
   do {
-    std::size_t n = display ? std::min(room, payload.size()) : core::utf8Prefix(payload, room);
+    std::size_t n = display ? std::min(room, payload.size()) : support::utf8Prefix(payload, room);
     if (n == 0) n = std::min(room, payload.size());  // not UTF-8: cut anyway, never stall
     const bool last = n == payload.size();
     std::string frame;

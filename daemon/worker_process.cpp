@@ -7,12 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
 
 #include "daemon/worker_link.h"
-#include "rpc/unique_fd.h"
+#include "support/unique_fd.h"
 
 extern char** environ;
 
@@ -30,62 +31,86 @@ std::string ExitStatus::describe() const {
   return "ended";
 }
 
+namespace {
+
+// argv and envp for execve, with the strings they point into.
+struct CommandLine {
+  std::vector<std::string> strings;
+  std::vector<char*> pointers;
+  char** get() { return pointers.empty() ? nullptr : pointers.data(); }
+  void finish() {
+    for (auto& s : strings) pointers.push_back(s.data());
+    pointers.push_back(nullptr);
+  }
+};
+
+CommandLine argvOf(const WorkerSpec& spec) {
+  CommandLine c;
+  c.strings = {spec.self,        "--worker", "--log-level", spec.logLevel, "--parent-pid", std::to_string(::getpid()),
+               "--python-executable", spec.executable};
+  if (!spec.outputMagic.empty()) c.strings.insert(c.strings.end(), {"--output-magic", spec.outputMagic});
+  c.finish();
+  return c;
+}
+
+// The daemon's environment with the session's `env` on top; none (inherit) when it has none.
+CommandLine envOf(const WorkerSpec& spec) {
+  CommandLine c;
+  if (spec.env.empty()) return c;
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv(*e);
+    const auto eq = kv.find('=');
+    if (eq != std::string_view::npos && spec.env.count(std::string(kv.substr(0, eq)))) continue;
+    c.strings.emplace_back(kv);
+  }
+  for (const auto& [k, v] : spec.env) c.strings.push_back(k + "=" + v);
+  c.finish();
+  return c;
+}
+
+void inherit(uv_stdio_container_t& c, int fd) {
+  c.flags = UV_INHERIT_FD;
+  c.data.fd = fd;
+}
+
+}  // namespace
+
 WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks callbacks)
     : callbacks_(std::move(callbacks)) {
-  auto [outRead, outWrite] = rpc::makePipe();
-  auto [errRead, errWrite] = rpc::makePipe();
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-    throw std::system_error(errno, std::generic_category(), "socketpair");
-  rpc::UniqueFd channel(sv[0]), childChannel(sv[1]);
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-    throw std::system_error(errno, std::generic_category(), "socketpair");
-  rpc::UniqueFd lane(sv[0]), childLane(sv[1]);
+  auto [outRead, outWrite] = support::makePipe();
+  auto [errRead, errWrite] = support::makePipe();
+  auto [channel, childChannel] = support::makeSocketPair();
+  auto [lane, childLane] = support::makeSocketPair();
+  spawn(loop, spec, {outWrite.get(), errWrite.get(), childChannel.get(), childLane.get()});
+  // The child has its ends; from here on the libuv handles own ours (closing one closes its fd).
+  out_ = std::make_unique<rpc::FdStream>(loop, outRead.release());
+  err_ = std::make_unique<rpc::FdStream>(loop, errRead.release());
+  const rpc::FrameLimits limits{std::size_t{1} << 30, 8192};
+  const int channelFd = channel.release();
+  control_ = std::make_unique<rpc::Peer>(loop, channelFd, channelFd, limits);
+  const int laneFd = lane.release();
+  lane_ = std::make_unique<rpc::Peer>(loop, laneFd, laneFd, limits);
+  auto onEnd = [](int) {};
+  out_->startReading([this](std::string_view b) { callbacks_.onOutput(protocol::Stream::Stdout, b); }, onEnd);
+  err_->startReading([this](std::string_view b) { callbacks_.onOutput(protocol::Stream::Stderr, b); }, onEnd);
+}
 
-  std::vector<std::string> args = {spec.self,         "--worker",
-                                   "--log-level",     spec.logLevel,
-                                   "--parent-pid",    std::to_string(::getpid()),
-                                   "--python-executable", spec.executable};
-  if (!spec.outputMagic.empty()) {
-    args.emplace_back("--output-magic");
-    args.push_back(spec.outputMagic);
-  }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  std::vector<std::string> envStrings;
-  std::vector<char*> envp;
-  if (!spec.env.empty()) {
-    for (char** e = environ; *e; ++e) {
-      std::string_view kv(*e);
-      const auto eq = kv.find('=');
-      if (eq != std::string_view::npos && spec.env.count(std::string(kv.substr(0, eq)))) continue;
-      envStrings.emplace_back(kv);
-    }
-    for (const auto& [k, v] : spec.env) envStrings.push_back(k + "=" + v);
-    for (auto& s : envStrings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-  }
-
+void WorkerProcess::spawn(uv_loop_t* loop, const WorkerSpec& spec, const ChildFds& fds) {
+  CommandLine argv = argvOf(spec);
+  CommandLine envp = envOf(spec);
   uv_stdio_container_t stdio[6];
   stdio[0].flags = UV_IGNORE;  // /dev/null: input() goes through the protocol
-  stdio[1].flags = UV_INHERIT_FD;
-  stdio[1].data.fd = outWrite.get();
-  stdio[2].flags = UV_INHERIT_FD;
-  stdio[2].data.fd = errWrite.get();
-  stdio[kWorkerChannelFd].flags = UV_INHERIT_FD;
-  stdio[kWorkerChannelFd].data.fd = childChannel.get();
-  stdio[kWorkerLogFd].flags = UV_INHERIT_FD;
-  stdio[kWorkerLogFd].data.fd = STDERR_FILENO;
-  stdio[kWorkerLaneFd].flags = UV_INHERIT_FD;
-  stdio[kWorkerLaneFd].data.fd = childLane.get();
+  inherit(stdio[1], fds.out);
+  inherit(stdio[2], fds.err);
+  inherit(stdio[kWorkerChannelFd], fds.channel);
+  inherit(stdio[kWorkerLogFd], STDERR_FILENO);
+  inherit(stdio[kWorkerLaneFd], fds.lane);
 
   uv_process_options_t options{};
   options.exit_cb = &WorkerProcess::onProcessExit;
   options.file = spec.self.c_str();
-  options.args = argv.data();
-  options.env = envp.empty() ? nullptr : envp.data();
+  options.args = argv.get();
+  options.env = envp.get();
   options.stdio_count = 6;
   options.stdio = stdio;
   options.flags = UV_PROCESS_DETACHED;  // a process group of its own: kill(-pid) reaches its children
@@ -98,28 +123,11 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
   process_ = rpc::UvHandle<uv_process_t>::adopt(handle);
   process_->data = this;
   pid_ = handle->pid;
-
-  outWrite.reset();
-  errWrite.reset();
-  childChannel.reset();
-  childLane.reset();
-  outFd_ = outRead.get();
-  errFd_ = errRead.get();
-  channelFd_ = channel.get();
-  out_ = std::make_unique<rpc::FdStream>(loop, outRead.release());
-  err_ = std::make_unique<rpc::FdStream>(loop, errRead.release());
-  peer_ = std::make_unique<rpc::Peer>(loop, channel.release(), channelFd_, rpc::FrameLimits{std::size_t{1} << 30, 8192});
-  const int laneFd = lane.get();
-  lane_ = std::make_unique<rpc::Peer>(loop, lane.release(), laneFd, rpc::FrameLimits{std::size_t{1} << 30, 8192});
-  auto onEnd = [](int) {};
-  out_->startReading([this](std::string_view b) { callbacks_.onOutput(core::Stream::Stdout, b); }, onEnd);
-  err_->startReading([this](std::string_view b) { callbacks_.onOutput(core::Stream::Stderr, b); }, onEnd);
 }
 
 WorkerProcess::~WorkerProcess() {
   if (running() && pid_ > 0) {
-    // Destroyed before it ended: end it now, and reap it, so that no zombie is left.
-    kill(SIGKILL);
+    signal(SIGKILL);
     int st = 0;
     while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
     }
@@ -134,22 +142,24 @@ void WorkerProcess::onProcessExit(uv_process_t* p, int64_t status, int termSigna
   } else {
     self->status_ = ExitStatus{ExitStatus::Kind::Exited, static_cast<int>(status), 0};
   }
-  // Whatever the session started goes with it.
+  // Whatever the session started goes with it (the group, now that its leader is gone).
   ::kill(-self->pid_, SIGKILL);
   if (self->callbacks_.onExit) self->callbacks_.onExit(self->status_);  // may destroy self
 }
 
-void WorkerProcess::kill(int sig) {
+void WorkerProcess::signal(int sig) {
   if (pid_ <= 0 || !running()) return;
   if (::kill(-pid_, sig) != 0) ::kill(pid_, sig);
 }
 
-void WorkerProcess::drainOutput() {
+void WorkerProcess::drainOutput(std::size_t maxBytes) {
   char buf[65536];
-  for (auto [fd, stream] : {std::pair{outFd_, core::Stream::Stdout}, std::pair{errFd_, core::Stream::Stderr}}) {
-    while (true) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
+  std::size_t read = 0;
+  for (auto [fd, stream] : {std::pair{out_->fd(), protocol::Stream::Stdout}, std::pair{err_->fd(), protocol::Stream::Stderr}}) {
+    while (read < maxBytes) {  // a child that goes on writing cannot keep this loop going
+      const ssize_t n = ::read(fd, buf, std::min(sizeof buf, maxBytes - read));
       if (n > 0) {
+        read += static_cast<std::size_t>(n);
         callbacks_.onOutput(stream, std::string_view(buf, static_cast<std::size_t>(n)));
         continue;
       }
@@ -162,13 +172,13 @@ void WorkerProcess::drainOutput() {
 void WorkerProcess::pauseOutput() {
   out_->pauseReading();
   err_->pauseReading();
-  peer_->pauseReading();
+  control_->pauseReading();
 }
 
 void WorkerProcess::resumeOutput() {
   out_->resumeReading();
   err_->resumeReading();
-  peer_->resumeReading();
+  control_->resumeReading();
 }
 
 }  // namespace asyncode::daemon

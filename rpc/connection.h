@@ -12,45 +12,40 @@
 #include "rpc/fd_stream.h"
 #include "rpc/framing.h"
 #include "rpc/jsonrpc.h"
+#include "rpc/transport.h"
 
 namespace asyncode::rpc {
 
-class Connection {
+class Connection final : public Transport {
  public:
-  struct Handlers {
-    // One frame's body, in order.
-    std::function<void(std::string& body)> onBody;
-    // A frame that could not be read (the decoder skipped it and carries on).
-    std::function<void(const FrameError&)> onFrameError;
-    // End of input, or an error on either direction (status < 0). Called once.
-    std::function<void(int status)> onClosed;
-  };
+  using Handlers = Transport::Handlers;
 
-  Connection(uv_loop_t* loop, int inFd, int outFd, FrameLimits limits, Handlers handlers);
+  Connection(uv_loop_t* loop, int inFd, int outFd, FrameLimits limits, Handlers handlers = {});
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  void setHandlers(Handlers handlers) override { handlers_ = std::move(handlers); }
   // Starts reading (separate from construction, so handlers may refer to the owner).
-  void start();
+  void start() override;
 
   // Frames `body` and queues it.
-  void send(std::string_view body);
+  void send(std::string_view body) override;
   // Queues bytes that are already framed.
   void sendFramed(std::string frame);
 
   // While held (calls nest), frames are gathered and go out together, in order, as one write
   // when the outermost hold is released: the reader wakes once for what belongs together.
-  void hold() { ++holds_; }
-  void release();
+  void hold() override { ++holds_; }
+  void release() override;
 
-  [[nodiscard]] std::size_t pendingBytes() const { return out_->pendingBytes() + held_.size(); }
-  void setOnWritten(std::function<void()> fn) { out_->setOnWritten(std::move(fn)); }
+  [[nodiscard]] std::size_t pendingBytes() const override { return out_->pendingBytes() + held_.size(); }
+  void setOnWritten(std::function<void()> fn) override { out_->setOnWritten(std::move(fn)); }
 
-  void pauseReading() { in_->pauseReading(); }
-  void readAvailable() { in_->readAvailable(); }
-  void resumeReading() { in_->resumeReading(); }
-  [[nodiscard]] bool closed() const { return closed_; }
-  [[nodiscard]] bool canWrite() const { return !out_->writeFailed(); }
+  void pauseReading() override { in_->pauseReading(); }
+  void readAvailable() override { in_->readAvailable(); }
+  void resumeReading() override { in_->resumeReading(); }
+  [[nodiscard]] bool closed() const override { return closed_; }
+  [[nodiscard]] bool canWrite() const override { return !out_->writeFailed(); }
 
  private:
   void onData(std::string_view data);

@@ -75,6 +75,54 @@ void decode(const Json& j, std::map<std::string, std::string>& out, const std::s
   }
 }
 
+void decode(const Json& j, std::nullptr_t& out, const std::string& path) {
+  if (!j.is_null()) decodeFailure(path, "null", j);
+  out = nullptr;
+}
+
+namespace {
+
+bool hasType(const Json& j, std::string_view type) {
+  if (type == "integer") return j.is_number_integer();
+  if (type == "number") return j.is_number();
+  if (type == "string") return j.is_string();
+  if (type == "boolean") return j.is_boolean();
+  if (type == "object") return j.is_object();
+  if (type == "array") return j.is_array();
+  if (type == "null") return j.is_null();
+  return false;
+}
+
+std::string withArticle(std::string_view type) {
+  if (type == "null") return "null";
+  if (type == "integer" || type == "object" || type == "array") return "an " + std::string(type);
+  return "a " + std::string(type);
+}
+
+}  // namespace
+
+void expectTypes(const Json& j, std::initializer_list<std::string_view> types, const std::string& path) {
+  std::string expected;
+  for (const auto type : types) {
+    if (hasType(j, type)) return;
+    expected += expected.empty() ? "" : " or ";
+    expected += withArticle(type);
+  }
+  decodeFailure(path, expected, j);
+}
+
+void checkMinimum(double value, double minimum, const std::string& path) {
+  if (value >= minimum) return;
+  if (minimum == 0) throw DecodeError(path + ": must not be negative");
+  const bool whole = minimum == static_cast<double>(static_cast<std::int64_t>(minimum));
+  throw DecodeError(path + ": must be at least " +
+                    (whole ? std::to_string(static_cast<std::int64_t>(minimum)) : Json(minimum).dump()));
+}
+
+void enumFailure(const std::string& path, const std::string& got, const std::string& choices) {
+  throw DecodeError(path + ": expected one of " + choices + ", got \"" + got + "\"");
+}
+
 ObjectMapper::ObjectMapper(const Json& j, std::string path) : j_(j), path_(std::move(path)) {
   if (!j_.is_null() && !j_.is_object()) decodeFailure(path_, "an object", j_);
 }

@@ -1,7 +1,9 @@
 // Reading typed values out of JSON with errors that name the JSON path ("params.cursor").
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,6 +30,39 @@ void decode(const Json& j, std::int64_t& out, const std::string& path);
 void decode(const Json& j, double& out, const std::string& path);
 void decode(const Json& j, Json& out, const std::string& path);
 void decode(const Json& j, std::map<std::string, std::string>& out, const std::string& path);
+void decode(const Json& j, std::nullptr_t& out, const std::string& path);
+
+// `j` must be of one of these JSON Schema types ("integer", "string", "null", "object", ...):
+// "params.id: expected an integer or a string, got a number".
+void expectTypes(const Json& j, std::initializer_list<std::string_view> types, const std::string& path);
+// JSON Schema's `minimum`: "params.cursor: must not be negative".
+void checkMinimum(double value, double minimum, const std::string& path);
+
+// An enum from its wire name, by a table of {name, value}.
+template <class Table, class E>
+bool enumFromString(const Table& names, std::string_view text, E& out) {
+  for (const auto& [name, value] : names) {
+    if (name == text) {
+      out = value;
+      return true;
+    }
+  }
+  return false;
+}
+[[noreturn]] void enumFailure(const std::string& path, const std::string& got, const std::string& choices);
+template <class Table, class E>
+void decodeEnum(const Json& j, E& out, const std::string& path, const Table& names) {
+  if (!j.is_string()) decodeFailure(path, "a string", j);
+  const auto& text = j.get_ref<const std::string&>();
+  if (enumFromString(names, text, out)) return;
+  std::string choices;
+  for (const auto& entry : names) {
+    choices += choices.empty() ? "\"" : ", \"";
+    choices.append(entry.first);
+    choices += '"';
+  }
+  enumFailure(path, text, choices);
+}
 
 template <class T>
 void decode(const Json& j, std::vector<T>& out, const std::string& path) {

@@ -8,6 +8,26 @@ namespace asyncode::rpc {
 
 bool ReplyOnce::State::claim() { return !replied.exchange(true); }
 
+namespace {
+
+double millisecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+void ReplyOnce::State::send(std::string body, const Error* error) {
+  if (spdlog::should_log(spdlog::level::trace)) {
+    if (error) {
+      spdlog::trace("<-- reply {}({}) error {}: {} ({:.3f} ms)", method, id.dump(), static_cast<int>(error->code),
+                    error->message, millisecondsSince(received));
+    } else {
+      spdlog::trace("<-- reply {}({}) ({:.3f} ms)", method, id.dump(), millisecondsSince(received));
+    }
+  }
+  sender(std::move(body));
+}
+
 ReplyOnce::ReplyOnce(Id id, std::string method, Sender sender)
     : state_(std::make_shared<State>()) {
   state_->id = std::move(id);
@@ -35,9 +55,8 @@ void ReplyOnce::release() {
   }
   if (state_ && state_->claim()) {
     spdlog::error("request {} ({}) was dropped without an answer", state_->id.dump(), state_->method);
-    state_->sender(serializeError(state_->id, Error{ErrorCode::InternalError,
-                                                    "the request was dropped without an answer",
-                                                    std::nullopt}));
+    const Error e{ErrorCode::InternalError, "the request was dropped without an answer", std::nullopt};
+    state_->send(serializeError(state_->id, e), &e);
   }
   state_.reset();
 }
@@ -48,7 +67,7 @@ void ReplyOnce::operator()(const Json& result) {
     spdlog::error("a request was answered twice");
     return;
   }
-  state_->sender(serializeResult(state_->id, result));
+  state_->send(serializeResult(state_->id, result), nullptr);
 }
 
 void ReplyOnce::error(Error e) {
@@ -57,16 +76,7 @@ void ReplyOnce::error(Error e) {
     spdlog::error("a request was answered twice");
     return;
   }
-  state_->sender(serializeError(state_->id, e));
-}
-
-void ReplyOnce::raw(std::string body) {
-  if (!state_ || !state_->claim()) {
-    assert(false && "a request was answered twice");
-    spdlog::error("a request was answered twice");
-    return;
-  }
-  state_->sender(std::move(body));
+  state_->send(serializeError(state_->id, e), &e);
 }
 
 const Id& ReplyOnce::id() const {
@@ -86,8 +96,9 @@ void Dispatcher::dispatch(Request request) {
   auto state = reply.state();
   auto fail = [&](Error e) {
     state->dispatching = false;
-    if (state->claim()) state->sender(serializeError(state->id, e));
+    if (state->claim()) state->send(serializeError(state->id, e), &e);
   };
+  if (spdlog::should_log(spdlog::level::trace)) spdlog::trace("--> {}({})", state->method, state->id.dump());
   try {
     if (gate_) {
       if (auto refused = gate_(request.method)) return reply.error(std::move(*refused));
@@ -101,8 +112,8 @@ void Dispatcher::dispatch(Request request) {
     // will come, so this one does.
     if (state.use_count() == 1 && state->claim()) {
       spdlog::error("request {} ({}) was dropped without an answer", state->id.dump(), state->method);
-      state->sender(serializeError(state->id, Error{ErrorCode::InternalError, "the request was dropped without an answer",
-                                                    std::nullopt}));
+      const Error e{ErrorCode::InternalError, "the request was dropped without an answer", std::nullopt};
+      state->send(serializeError(state->id, e), &e);
     }
   } catch (const DecodeError& e) {
     fail(Error{ErrorCode::InvalidParams, std::string("invalid params: ") + e.what(), std::nullopt});
@@ -122,8 +133,14 @@ bool Dispatcher::dispatch(const Notification& notification) {
     return false;
   }
   try {
+    const auto received = std::chrono::steady_clock::now();
     it->second(notification.params);
+    if (spdlog::should_log(spdlog::level::trace))
+      spdlog::trace("--> {} ({:.3f} ms)", notification.method, millisecondsSince(received));
     return true;
+  } catch (const DecodeError& e) {  // a peer's mistake, not ours: not worth a warning
+    spdlog::debug("notification {} ignored: {}", notification.method, e.what());
+    return false;
   } catch (const std::exception& e) {
     spdlog::warn("notification {} ignored: {}", notification.method, e.what());
     return false;

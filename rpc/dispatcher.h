@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "rpc/decode.h"
 #include "rpc/jsonrpc.h"
+#include "rpc/method.h"
 
 namespace asyncode::rpc {
 
@@ -33,9 +35,6 @@ class ReplyOnce {
   void error(Error e);
   void error(ErrorCode code, std::string message) { error(Error{code, std::move(message), std::nullopt}); }
 
-  // Answer with an already serialized body (a forwarded response).
-  void raw(std::string body);
-
   [[nodiscard]] const Id& id() const;
   [[nodiscard]] const std::string& method() const;
   [[nodiscard]] bool pending() const;  // false once answered (or for an empty handle)
@@ -45,9 +44,12 @@ class ReplyOnce {
     Id id;
     std::string method;
     Sender sender;
+    std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
     std::atomic<bool> replied{false};
     bool dispatching = false;  // its handler is running: the dispatcher answers a throw
     bool claim();  // true exactly once
+    // Sends `body` as the answer, logged at trace with the time since the request came.
+    void send(std::string body, const Error* error);
   };
   [[nodiscard]] std::shared_ptr<State> state() const { return state_; }
 
@@ -59,6 +61,7 @@ class ReplyOnce {
   int uncaught_ = std::uncaught_exceptions();
 };
 
+// The typed answer of a request whose result is T: replies are built from structs.
 template <class T>
 class Reply {
  public:
@@ -66,6 +69,8 @@ class Reply {
   void operator()(const T& value) { r_(Json(value)); }
   void error(Error e) { r_.error(std::move(e)); }
   void error(ErrorCode code, std::string message) { r_.error(code, std::move(message)); }
+  [[nodiscard]] bool pending() const { return r_.pending(); }
+  [[nodiscard]] const Id& id() const { return r_.id(); }
   ReplyOnce& untyped() { return r_; }
 
  private:
@@ -87,23 +92,32 @@ class Dispatcher {
   }
   void setGate(Gate gate) { gate_ = std::move(gate); }
 
-  // Typed binding: params are decoded into P first; a decode failure answers InvalidParams
-  // naming the JSON path, and the handler never runs.
-  template <class P, class R>
-  void bind(const std::string& method, std::function<void(const P&, Reply<R>)> handler) {
-    onRequest(method, [handler = std::move(handler)](const Json& params, ReplyOnce reply) {
+  // Typed binding, one line per method: params are decoded into P first; a decode failure
+  // answers InvalidParams naming the JSON path ("params.mode: ..."), and the handler never
+  // runs. `handler(const P&, Reply<R>)`, or a member function of `self`.
+  template <class P, class R, class Handler>
+  void bind(const RequestType<P, R>& type, Handler handler) {
+    onRequest(std::string(type.method), [handler = std::move(handler)](const Json& params, ReplyOnce reply) mutable {
       P p{};
       decode(params, p, "params");
-      handler(p, Reply<R>(std::move(reply)));
+      handler(static_cast<const P&>(p), Reply<R>(std::move(reply)));
     });
   }
-  template <class P>
-  void bindNotification(const std::string& method, std::function<void(const P&)> handler) {
-    onNotification(method, [handler = std::move(handler)](const Json& params) {
+  template <class P, class R, class T>
+  void bind(const RequestType<P, R>& type, T* self, void (T::*handler)(const P&, Reply<R>)) {
+    bind(type, [self, handler](const P& p, Reply<R> reply) { (self->*handler)(p, std::move(reply)); });
+  }
+  template <class P, class Handler>
+  void bind(const NotificationType<P>& type, Handler handler) {
+    onNotification(std::string(type.method), [handler = std::move(handler)](const Json& params) mutable {
       P p{};
       decode(params, p, "params");
-      handler(p);
+      handler(static_cast<const P&>(p));
     });
+  }
+  template <class P, class T>
+  void bind(const NotificationType<P>& type, T* self, void (T::*handler)(const P&)) {
+    bind(type, [self, handler](const P& p) { (self->*handler)(p); });
   }
 
   // A request: its handler is called, or it is answered with an error. Never throws.

@@ -29,7 +29,6 @@ class FdStream {
   void startReading(DataFn onData, EndFn onEnd);
   void pauseReading();
   void resumeReading();
-  [[nodiscard]] bool readingPaused() const { return paused_; }
   // Reads what is available right now (even while paused), without waiting.
   void readAvailable();
 

@@ -3,36 +3,46 @@
 #include <spdlog/spdlog.h>
 
 namespace asyncode::rpc {
+namespace {
+
+double millisecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
 
 Peer::Peer(uv_loop_t* loop, int inFd, int outFd, FrameLimits limits)
-    : dispatcher_([this](std::string body) { connection_.send(body); }),
-      connection_(loop, inFd, outFd, limits,
-                  Connection::Handlers{
-                      [this](std::string& body) { onBody(body); },
-                      [this](const FrameError& e) {
-                        if (e.kind == FrameError::Kind::Skipped) return spdlog::warn("{}", e.message);
-                        const ErrorCode code =
-                            e.kind == FrameError::Kind::TooLarge ? ErrorCode::InvalidRequest : ErrorCode::ParseError;
-                        const BadMessage bad{nullptr, Error{code, e.message, std::nullopt}};
-                        if (onBadMessage_) {
-                          onBadMessage_(bad);
-                        } else {
-                          connection_.send(serializeError(bad.id, bad.error));
-                        }
-                      },
-                      [this](int status) { onClosed(status); },
-                  }) {}
+    : Peer(std::make_unique<Connection>(loop, inFd, outFd, limits)) {}
+
+Peer::Peer(std::unique_ptr<Transport> transport)
+    : transport_(std::move(transport)), dispatcher_([this](std::string body) { transport_->send(body); }) {
+  transport_->setHandlers(Transport::Handlers{
+      [this](std::string& body) { onBody(body); },
+      [this](const FrameError& e) { onFrameError(e); },
+      [this](int status) { onClosed(status); },
+  });
+}
 
 Peer::~Peer() { *alive_ = false; }
 
+void Peer::onFrameError(const FrameError& e) {
+  if (e.kind == FrameError::Kind::Skipped) return spdlog::warn("{}", e.message);
+  const ErrorCode code = e.kind == FrameError::Kind::TooLarge ? ErrorCode::InvalidRequest : ErrorCode::ParseError;
+  const BadMessage bad{nullptr, Error{code, e.message, std::nullopt}};
+  if (onBadMessage_) {
+    onBadMessage_(bad);
+  } else {
+    transport_->send(serializeError(bad.id, bad.error));
+  }
+}
+
 void Peer::onBody(std::string& body) {
-  if (rawFilter_ && rawFilter_(body)) return;
   auto parsed = parseMessage(body);
   if (auto* bad = std::get_if<BadMessage>(&parsed)) {
     if (onBadMessage_) {
       onBadMessage_(*bad);
     } else {
-      connection_.send(serializeError(bad->id, bad->error));
+      transport_->send(serializeError(bad->id, bad->error));
     }
     return;
   }
@@ -51,21 +61,26 @@ void Peer::onMessage(Message&& message) {
       if (onStray_) onStray_(response);
       return;
     }
-    ResponseFn fn = std::move(it->second);
+    Pending pending = std::move(it->second);
     pending_.erase(it);
-    fn(std::move(response));
+    if (spdlog::should_log(spdlog::level::trace))
+      spdlog::trace("--> reply {}({}){} ({:.3f} ms)", pending.method, response.id.dump(),
+                    response.error ? " error " + std::to_string(static_cast<int>(response.error->code)) : "",
+                    millisecondsSince(pending.sent));
+    pending.fn(std::move(response));
   }
 }
 
 Id Peer::request(std::string_view method, const Json& params, ResponseFn onResponse) {
   const std::int64_t id = nextId_++;
-  if (connection_.closed()) {
+  if (transport_->closed()) {
     Response r{id, std::nullopt, Error{ErrorCode::InternalError, "the connection is closed", std::nullopt}};
     onResponse(std::move(r));
     return id;
   }
-  pending_.emplace(id, std::move(onResponse));
-  connection_.send(serializeRequest(id, method, params));
+  if (spdlog::should_log(spdlog::level::trace)) spdlog::trace("<-- {}({})", method, id);
+  pending_.emplace(id, Pending{std::move(onResponse), std::string(method), std::chrono::steady_clock::now()});
+  transport_->send(serializeRequest(id, method, params));
   return id;
 }
 
@@ -74,15 +89,15 @@ void Peer::forget(const Id& id) {
 }
 
 void Peer::notify(std::string_view method, const Json& params) {
-  connection_.send(serializeNotification(method, params));
+  transport_->send(serializeNotification(method, params));
 }
 
 void Peer::onClosed(int status) {
   auto alive = alive_;
   auto pending = std::move(pending_);
   pending_.clear();
-  for (auto& [id, fn] : pending) {
-    fn(Response{id, std::nullopt, Error{ErrorCode::InternalError, "the connection closed", std::nullopt}});
+  for (auto& [id, p] : pending) {
+    p.fn(Response{id, std::nullopt, Error{ErrorCode::InternalError, "the connection closed", std::nullopt}});
     if (!*alive) return;
   }
   if (onClosed_) onClosed_(status);

@@ -5,17 +5,16 @@ namespace asyncode::cli {
 Client::Client(uv_loop_t* loop, const SessionOptions& options)
     : loop_(loop), console_(loop), link_(loop, options) {
   auto& d = link_.dispatcher();
-  d.bindNotification<OutputParams>(std::string(incoming::output),
-                                   [this](const OutputParams& p) { console_.write(p.stream, p.text); });
-  d.bindNotification<DisplayParams>(std::string(incoming::display), [this](const DisplayParams& p) {
-    if (p.text) console_.out(*p.text + "\n");
+  d.bind(methods::output, [this](const OutputParams& p) { console_.write(consoleStream(p.stream), p.text); });
+  d.bind(methods::display, [this](const DisplayParams& p) {
+    if (const auto text = plainText(p.data)) console_.out(*text + "\n");
   });
-  d.bindNotification<StatusParams>(std::string(incoming::status), [this](const StatusParams& p) {
+  d.bind(methods::status, [this](const StatusParams& p) {
     if (onStatus_) onStatus_(p);
   });
   // The daemon's log reaches our stderr directly when asked for (--log-level): its `log`
   // notifications would say the same again.
-  d.onNotification(std::string(incoming::log), [](const Json&) {});
+  d.onNotification(std::string(methods::log.method), [](const Json&) {});
   link_.setOnLost([this](const std::string& why) {
     if (leaving_) return;
     leave(1);  // first: the prompt leaves the screen

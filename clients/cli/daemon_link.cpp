@@ -12,7 +12,7 @@
 #include <system_error>
 #include <vector>
 
-#include "rpc/unique_fd.h"
+#include "support/unique_fd.h"
 
 namespace asyncode::cli {
 namespace {
@@ -40,10 +40,10 @@ DaemonLink::DaemonLink(uv_loop_t* loop, const SessionOptions& options)
     : loop_(loop), options_(options), killTimer_(uv_timer_init, loop) {
   const std::string path = options.daemonPath.empty() ? defaultDaemonPath() : options.daemonPath;
   auto [toDaemon, childStdin] = [] {
-    auto [r, w] = rpc::makePipe();
+    auto [r, w] = support::makePipe();
     return std::pair{std::move(w), std::move(r)};
   }();
-  auto [fromDaemon, childStdout] = rpc::makePipe();
+  auto [fromDaemon, childStdout] = support::makePipe();
 
   std::vector<std::string> args{path};
   if (options.logLevel) args.insert(args.end(), {"--log-level", *options.logLevel});
@@ -98,8 +98,10 @@ DaemonLink::~DaemonLink() {
 void DaemonLink::connect(std::function<void(Answer<Ready>)> done) {
   peer_->start();
   auto shared = std::make_shared<std::function<void(Answer<Ready>)>>(std::move(done));
-  call(methods::initialize, InitializeParams{"asyncode", ASYNCODE_VERSION, true},
-       [this, shared](Answer<InitializeResult> init) {
+  InitializeParams initialize;
+  initialize.clientInfo = protocol::ClientInfo{"asyncode", ASYNCODE_VERSION};
+  initialize.capabilities = protocol::ClientCapabilities{true};  // we answer input() from the terminal
+  call(methods::initialize, initialize, [this, shared](Answer<InitializeResult> init) {
          Answer<Ready> ready;
          if (!init) {
            ready.error = init.error;
@@ -111,17 +113,17 @@ void DaemonLink::connect(std::function<void(Answer<Ready>)> done) {
          }
          SessionOpenParams open;
          open.session = session_;
-         open.backend = options_.backend;
+         if (options_.backend) protocol::fromString(*options_.backend, open.backend);  // options.cpp checked it
          open.python = options_.python;
          if (options_.cwd) {
            std::error_code ec;
            const auto absolute = std::filesystem::absolute(*options_.cwd, ec);
            open.cwd = ec ? *options_.cwd : absolute.string();
          }
-         call(methods::sessionOpen, open, [shared, server = *init](Answer<SessionInfo> info) {
+         call(methods::sessionOpen, open, [shared, server = *init](Answer<SessionOpenResult> info) {
            Answer<Ready> r;
            if (info) {
-             r.value = Ready{server, info->backend};
+             r.value = Ready{server, protocol::toString(info->backend)};
            } else {
              r.error = info.error;
            }
@@ -140,8 +142,8 @@ void DaemonLink::stop(std::function<void()> done) {
     if (self && !self->exited_) ::kill(-self->pid_, SIGKILL);
   }, kStopTimeoutMs, 0);
   killTimer_->data = this;
-  call(methods::shutdown, None{}, [this](Answer<None>) {
-    if (!peer_->closed()) notify(methods::exit, None{});
+  call(methods::shutdown, protocol::NoParams{}, [this](Answer<std::nullptr_t>) {
+    if (!peer_->closed()) notify(methods::exit, protocol::NoParams{});
   });
 }
 

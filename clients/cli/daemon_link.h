@@ -18,34 +18,6 @@
 
 namespace asyncode::cli {
 
-// The outcome of a request: its decoded result, or the error it was answered with.
-template <class T>
-struct Answer {
-  std::optional<T> value;
-  rpc::Error error;
-
-  explicit operator bool() const { return value.has_value(); }
-  const T& operator*() const { return *value; }
-  const T* operator->() const { return &*value; }
-};
-
-template <class T>
-Answer<T> toAnswer(rpc::Response&& response) {
-  Answer<T> answer;
-  if (response.error) {
-    answer.error = std::move(*response.error);
-    return answer;
-  }
-  try {
-    T value{};
-    decode(response.result.value_or(nullptr), value, "result");
-    answer.value = std::move(value);
-  } catch (const rpc::DecodeError& e) {
-    answer.error = rpc::Error{rpc::ErrorCode::InternalError, std::string("unexpected answer: ") + e.what(), std::nullopt};
-  }
-  return answer;
-}
-
 // The asyncoded beside this executable (dirname of /proc/self/exe).
 std::string defaultDaemonPath();
 
@@ -65,14 +37,13 @@ class DaemonLink {
 
   // `done` runs once: with the result, or the error (the link closing fails it too).
   template <class P, class R>
-  void call(const RequestType<P, R>& type, const std::type_identity_t<P>& params,
+  void call(const rpc::RequestType<P, R>& type, const std::type_identity_t<P>& params,
             std::type_identity_t<std::function<void(Answer<R>)>> done) {
-    peer_->request(type.method, Json(params),
-                   [done = std::move(done)](rpc::Response&& r) { done(toAnswer<R>(std::move(r))); });
+    peer_->call(type, params, std::move(done));
   }
   template <class P>
-  void notify(const NotificationType<P>& type, const P& params) {
-    peer_->notify(type.method, Json(params));
+  void notify(const rpc::NotificationType<P>& type, const std::type_identity_t<P>& params) {
+    peer_->notify(type, params);
   }
 
   struct Ready {
@@ -98,7 +69,7 @@ class DaemonLink {
 
   uv_loop_t* loop_;
   SessionOptions options_;
-  std::string session_ = rpc::kDefaultSession;
+  std::string session_ = "default";
   rpc::UvHandle<uv_process_t> process_;
   rpc::UvHandle<uv_timer_t> killTimer_;
   std::unique_ptr<rpc::Peer> peer_;

@@ -13,11 +13,10 @@ constexpr std::string_view kPdbPrompt = "(Pdb) ";
 
 InputRequests::InputRequests(DaemonLink& link, PrompterFor prompterFor, Hooks hooks)
     : link_(link), prompterFor_(std::move(prompterFor)), hooks_(std::move(hooks)) {
-  link_.dispatcher().onRequest(std::string(incoming::input), [this](const Json& params, rpc::ReplyOnce reply) {
-    onInput(rpc::decodeAs<InputParams>(params), std::move(reply));
+  link_.dispatcher().bind(methods::input, [this](const InputParams& params, rpc::Reply<InputResult> reply) {
+    onInput(params, std::move(reply.untyped()));
   });
-  link_.dispatcher().bindNotification<CancelParams>(std::string(incoming::cancelRequest),
-                                                    [this](const CancelParams& p) { onCancel(p.id); });
+  link_.dispatcher().bind(methods::cancelRequest, [this](const CancelRequestParams& p) { onCancel(p.id); });
 }
 
 void InputRequests::onInput(const InputParams& params, rpc::ReplyOnce reply) {
@@ -53,7 +52,7 @@ void InputRequests::answer(const rpc::Id& id, std::optional<std::string> line) {
   const auto it = std::find_if(queue_.begin(), queue_.end(), [&](const Pending& p) { return p.reply.id() == id; });
   if (it != queue_.end()) {
     if (line) {
-      it->reply(Json(InputAnswer{*line}));
+      it->reply(Json(InputResult{*line}));
     } else {
       it->reply.error(rpc::ErrorCode::RequestCancelled, "end of input");  // input() raises EOFError
     }
@@ -70,7 +69,7 @@ void InputRequests::interrupt() {
   if (it == queue_.end()) return;
   it->interrupted = true;
   const rpc::Id id = it->reply.id();
-  link_.call(methods::interruptOnce, InterruptRequest{link_.session()}, [this, id](Answer<InterruptOutcome>) {
+  link_.call(interruptOnce, InterruptRequest{link_.session()}, [this, id](Answer<InterruptOutcome>) {
     // The running exec stopped (input() then raised KeyboardInterrupt and the daemon
     // withdrew the request), or nothing ran: either way, a request still here is over.
     answer(id, std::nullopt);

@@ -10,7 +10,7 @@ namespace asyncode::cli {
 InputSource::InputSource(uv_loop_t* loop, int fd) : fd_(fd), terminal_(cli::isTerminal(fd)) {
   if (terminal_) {
     if (const char* name = ::ttyname(fd)) {
-      own_ = rpc::UniqueFd(::open(name, O_RDONLY | O_NOCTTY | O_CLOEXEC));
+      own_ = support::UniqueFd(::open(name, O_RDONLY | O_NOCTTY | O_CLOEXEC));
       if (own_) fd_ = own_.get();
     }
   }

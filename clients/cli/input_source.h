@@ -8,7 +8,7 @@
 
 #include <functional>
 
-#include "rpc/unique_fd.h"
+#include "support/unique_fd.h"
 #include "rpc/uv_handle.h"
 
 namespace asyncode::cli {
@@ -32,7 +32,7 @@ class InputSource {
  private:
   void notify();
 
-  rpc::UniqueFd own_;  // the terminal, opened again
+  support::UniqueFd own_;  // the terminal, opened again
   int fd_;
   bool terminal_;
   int savedFlags_ = -1;              // of a shared descriptor, restored at the end

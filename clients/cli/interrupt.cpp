@@ -4,7 +4,7 @@ namespace asyncode::cli {
 
 void to_json(Json& j, const InterruptRequest& p) {
   j = Json::object();
-  if (p.session != rpc::kDefaultSession) j["session"] = p.session;
+  if (p.session != "default") j["session"] = p.session;
   if (p.force) j["force"] = true;
 }
 

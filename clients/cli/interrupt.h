@@ -1,7 +1,7 @@
 // `interrupt` as revision 1 of the protocol has it (shared/PROTOCOL.md, "Interrupt"): `force`
-// in its params, and `how` in its result, which says what the daemon did. client_protocol.h
-// declares `interrupt` as revision 0 had it; these two declarations go once it is generated
-// from the schema (issue 13) with these fields.
+// in its params, and `how` in its result, which says what the daemon did. The generated
+// protocol::InterruptParams/InterruptResult are revision 0's; these two declarations go once
+// revision 1 is in schema/protocol.schema.json (the generated types then have these fields).
 #pragma once
 
 #include <string>
@@ -11,7 +11,7 @@
 namespace asyncode::cli {
 
 struct InterruptRequest {
-  std::string session = rpc::kDefaultSession;
+  std::string session = "default";
   bool force = false;  // restart the session's worker at once
 };
 void to_json(Json& j, const InterruptRequest& p);
@@ -23,8 +23,8 @@ struct InterruptOutcome {
 };
 void decode(const Json& j, InterruptOutcome& out, const std::string& path);
 
-namespace methods {
-inline constexpr RequestType<InterruptRequest, InterruptOutcome> interruptOnce{"interrupt"};
-}  // namespace methods
+// The schema's `interrupt`, with these types.
+inline constexpr rpc::RequestType<InterruptRequest, InterruptOutcome> interruptOnce{methods::interrupt.method,
+                                                                                  methods::interrupt.direction};
 
 }  // namespace asyncode::cli

@@ -57,7 +57,7 @@ Repl::Repl(uv_loop_t* loop, const SessionOptions& session)
   }
   client_.setOnStatus([this](const StatusParams& s) {
     // While an exec runs, its own error (WorkerDied) says it.
-    if (s.state == "dead" && state_ != State::Running)
+    if (s.state == SessionState::Dead && state_ != State::Running)
       client_.error("the session's Python process died; it was restarted, with an empty namespace");
   });
   client_.onSignal(SIGINT, [this] { onInterruptKey(); });
@@ -89,8 +89,8 @@ void Repl::onConnected(Answer<DaemonLink::Ready> ready) {
   }
   const auto& server = ready->server;
   backend_ = ready->backend;
-  std::string banner = "asyncode " ASYNCODE_VERSION " (" + server.serverName + " " + server.serverVersion +
-                       "), Python " + server.pythonVersion + ", " + ready->backend + " session\n";
+  std::string banner = "asyncode " ASYNCODE_VERSION " (" + server.serverInfo.name + " " + server.serverInfo.version +
+                       "), Python " + server.python.version + ", " + ready->backend + " session\n";
   if (ready->backend == "trio")
     banner += "Top-level await works; nursery.start_soon(fn) runs a task between statements.\n";
   else
@@ -139,7 +139,7 @@ void Repl::onLine(std::optional<std::string> line) {
     block_ = false;
     return prompt();
   }
-  compile(rpc::Mode::interactive);
+  compile(Mode::Interactive);
 }
 
 void Repl::addBlock(std::string text) {
@@ -157,7 +157,7 @@ void Repl::addBlock(std::string text) {
   while (lines_.size() > 1 && lines_.back().empty() && lines_[lines_.size() - 2].empty()) lines_.pop_back();
 }
 
-void Repl::compile(rpc::Mode mode) {
+void Repl::compile(Mode mode) {
   state_ = State::Compiling;
   const std::uint64_t generation = ++compileGeneration_;
   client_.link().call(methods::compile, CompileParams{statement(), mode, client_.link().session()},
@@ -166,7 +166,7 @@ void Repl::compile(rpc::Mode mode) {
                       });
 }
 
-void Repl::onCompiled(rpc::Mode mode, Answer<CompileResult> result) {
+void Repl::onCompiled(Mode mode, Answer<CompileResult> result) {
   if (!result) {
     client_.error(result.error.message);
     lines_.clear();
@@ -174,25 +174,25 @@ void Repl::onCompiled(rpc::Mode mode, Answer<CompileResult> result) {
     return prompt();
   }
   switch (result->status) {
-    case CompileStatus::incomplete:
-      indent_ = result->indent;
+    case CompileStatus::Incomplete:
+      indent_ = result->indent.value_or("");
       return prompt();
-    case CompileStatus::complete:
+    case CompileStatus::Complete:
       // A cell whose last line is indented may go on (IPython's rule): an empty line ends it.
-      if (mode == rpc::Mode::cell && !lines_.back().empty() && (lines_.back()[0] == ' ' || lines_.back()[0] == '\t')) {
+      if (mode == Mode::Cell && !lines_.back().empty() && (lines_.back()[0] == ' ' || lines_.back()[0] == '\t')) {
         indent_ = lines_.back().substr(0, lines_.back().find_first_not_of(" \t"));
         return prompt();
       }
       return execute(mode);
-    case CompileStatus::invalid:
+    case CompileStatus::Invalid:
       // Several statements at once are not one interactive statement: they are a cell.
-      if (mode == rpc::Mode::interactive && block_) return compile(rpc::Mode::cell);
+      if (mode == Mode::Interactive && block_) return compile(Mode::Cell);
       // Else running it reports the SyntaxError as Python would.
       return execute(mode);
   }
 }
 
-void Repl::execute(rpc::Mode mode) {
+void Repl::execute(Mode mode) {
   state_ = State::Running;
   interrupts_ = 0;
   restartNoticed_ = false;
@@ -214,9 +214,9 @@ void Repl::onExecuted(Answer<ExecResult> result) {
     client_.error(result.error.message);
     return prompt();
   }
-  if (result->resultText) console.out(*result->resultText + "\n");
+  if (const auto text = plainText(result->result)) console.out(*text + "\n");
   if (const auto& error = result->error) {
-    if (result->status == ExecStatus::error && isSystemExit(*error)) {
+    if (result->status == ExecStatus::Error && isSystemExit(*error)) {
       const ExitRequest exit = exitRequestOf(*error);
       if (!exit.message.empty()) {
         console.finishLine(Stream::err);
@@ -267,7 +267,7 @@ void Repl::interrupt(bool force) {
     client_.console().note("asyncode: the code is still running; Ctrl-C interrupts it again, Ctrl-\\ restarts the "
                            "session (its variables are lost)\n");
   }
-  client_.link().call(methods::interruptOnce, InterruptRequest{client_.link().session(), force},
+  client_.link().call(interruptOnce, InterruptRequest{client_.link().session(), force},
                       [this](Answer<InterruptOutcome> r) {
                         if (r && r->how == InterruptHow::restarted) noticeRestart();
                       });
@@ -292,7 +292,7 @@ void Repl::complete(const std::string& line, std::size_t point, std::function<vo
     Completion c;
     if (r && r->cursorStart >= static_cast<std::int64_t>(beforeLength)) {
       c.start = byteOffset(line, static_cast<std::size_t>(r->cursorStart) - beforeLength);
-      c.matches = r->matches;
+      c.matches = matchTexts(*r);
     }
     done(std::move(c));
   });

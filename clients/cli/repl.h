@@ -47,9 +47,9 @@ class Repl {
   void onConnected(Answer<DaemonLink::Ready> ready);
   void prompt();
   void onLine(std::optional<std::string> line);
-  void compile(rpc::Mode mode);
-  void onCompiled(rpc::Mode mode, Answer<CompileResult> result);
-  void execute(rpc::Mode mode);
+  void compile(Mode mode);
+  void onCompiled(Mode mode, Answer<CompileResult> result);
+  void execute(Mode mode);
   void onExecuted(Answer<ExecResult> result);
   void onInterruptKey();
   void onRestartKey();

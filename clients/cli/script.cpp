@@ -146,16 +146,16 @@ void Script::startWhenReady() {
   auto& link = client_.link();
   ExecParams prelude;
   prelude.code = preludeOf(program_);
-  prelude.mode = rpc::Mode::module;
+  prelude.mode = Mode::Module;
   prelude.session = link.session();
   prelude.silent = true;
   link.call(methods::exec, prelude, [this](Answer<ExecResult> r) {
-    if (r && r->status == ExecStatus::ok) return;
+    if (r && r->status == ExecStatus::Ok) return;
     client_.error("could not set sys.argv: " + (r ? (r->error ? r->error->formatted : "") : r.error.message));
   });
   ExecParams program;
   program.code = std::move(program_.code);
-  program.mode = rpc::Mode::module;
+  program.mode = Mode::Module;
   program.session = link.session();
   program.filename = filenameOf(program_);
   link.call(methods::exec, program, [this](Answer<ExecResult> r) { onFinished(std::move(r)); });
@@ -169,8 +169,8 @@ void Script::onFinished(Answer<ExecResult> result) {
     client_.error(result.error.message);
     return client_.leave(1);
   }
-  if (result->status == ExecStatus::ok) return client_.leave(0);
-  if (result->error && result->status == ExecStatus::error && isSystemExit(*result->error)) {
+  if (result->status == ExecStatus::Ok) return client_.leave(0);
+  if (result->error && result->status == ExecStatus::Error && isSystemExit(*result->error)) {
     const ExitRequest exit = exitRequestOf(*result->error);
     if (!exit.message.empty()) {
       console.finishLine(Stream::err);
@@ -183,7 +183,7 @@ void Script::onFinished(Answer<ExecResult> result) {
     console.err(result->error->formatted);
     if (auto hint = backendHint(backend_, *result->error)) client_.error(*hint);
   }
-  client_.leave(result->status == ExecStatus::interrupted ? kInterruptedStatus : 1);
+  client_.leave(result->status == ExecStatus::Interrupted ? kInterruptedStatus : 1);
 }
 
 void Script::onInterruptKey() {

@@ -27,10 +27,9 @@ from _asyncode.backend import IdleBackend
 CO_COROUTINE = 0x0080
 PyCF_ALLOW_TOP_LEVEL_AWAIT = 0x2000
 
-# Keep these in step with core/engine.cpp.
-STATUS_OK, STATUS_ERROR, STATUS_INTERRUPTED, STATUS_TIMEOUT = 0, 1, 2, 3
-HOW_NONE, HOW_CANCELLED, HOW_KEYBOARD_INTERRUPT = 0, 1, 2
-REASON_INTERRUPT, REASON_TIMEOUT = 0, 1
+# The engine's enums, defined once in core/types.h and exported by the native module.
+from _asyncode_c import (HOW_CANCELLED, HOW_KEYBOARD_INTERRUPT, HOW_NONE, REASON_INTERRUPT,  # noqa: E402,F401
+                         REASON_TIMEOUT, STATUS_ERROR, STATUS_INTERRUPTED, STATUS_OK, STATUS_TIMEOUT)
 
 
 class ExecState:

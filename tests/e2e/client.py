@@ -29,7 +29,9 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
+from procs import children_of, pid_alive, proc_state, rss_kib  # noqa: F401  (tests import them from here)
 from protocol_schema import TrafficValidator
+from wire import frame
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_TIMEOUT = 15.0
@@ -40,62 +42,10 @@ def daemon_path() -> str:
     return os.environ.get("ASYNCODE_DAEMON") or str(REPO / "build" / "asyncoded")
 
 
-def frame(body: bytes | str | Any, headers: Iterable[str] = ()) -> bytes:
-    """One Content-Length frame around body (bytes, str, or a JSON value to encode)."""
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    elif not isinstance(body, (bytes, bytearray)):
-        body = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    head = "Content-Length: %d\r\n" % len(body)
-    for h in headers:
-        head += h + "\r\n"
-    return head.encode("ascii") + b"\r\n" + bytes(body)
-
-
 def _id_key(i: Any) -> tuple:
     if isinstance(i, bool) or not isinstance(i, (int, str)):
         return ("json", json.dumps(i, sort_keys=True))
     return ("str" if isinstance(i, str) else "int", i)
-
-
-def proc_state(pid: int) -> str | None:
-    """The state letter of /proc/<pid>/stat (R, S, Z, ...), None when there is no such process."""
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as f:
-            data = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    # "pid (comm) S ppid ...": comm may hold spaces and parentheses; the state follows the last ')'
-    return data[data.rindex(b")") + 2:].split(b" ", 1)[0].decode()
-
-
-def pid_alive(pid: int) -> bool:
-    """True when pid is a live process. A zombie counts as dead (orphaned zombies are not reaped
-    by every container's init), as does a pid that os.kill(pid, 0) does not find."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return proc_state(pid) not in (None, "Z", "X")
-
-
-def children_of(ppid: int) -> list[int]:
-    """Pids of the live processes whose parent is ppid."""
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name, "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        fields = data[data.rindex(b")") + 2:].split(b" ")
-        if int(fields[1]) == ppid and fields[0] not in (b"Z", b"X"):
-            out.append(int(name))
-    return out
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.01) -> Any:
@@ -130,15 +80,6 @@ def open_gate(fifo: str) -> None:
     assert fd is not None, "the exec never opened the gate"
     os.write(fd, b"go")
     os.close(fd)
-
-
-def rss_kib(pid: int) -> int:
-    """VmRSS of a process in KiB (0 when it has none, e.g. a zombie)."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 class DaemonError(AssertionError):

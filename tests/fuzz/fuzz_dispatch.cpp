@@ -1,30 +1,40 @@
 // libFuzzer: bytes as the daemon reads them from a client: frames, then JSON-RPC
-// classification, then dispatch to handlers that decode every method's params the way
-// the supervisor does. Every request must be answered exactly once, with a well-formed
-// JSON-RPC message; nothing may crash or throw out.
+// classification, then dispatch to typed handlers of every method a client may send, bound
+// from the generated method table (so the fuzzer's list is the schema's). Every request must be
+// answered exactly once, with a well-formed JSON-RPC message; nothing may crash or throw out.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <spdlog/spdlog.h>
 
+#include "protocol/protocol.h"
 #include "rpc/dispatcher.h"
 #include "rpc/framing.h"
 #include "rpc/jsonrpc.h"
-#include "rpc/protocol.h"
 
 using namespace asyncode::rpc;
+namespace protocol = asyncode::protocol;
 
 namespace {
 
-template <class P>
-void bind(Dispatcher& d, const std::string& method) {
-  d.onRequest(method, [](const Json& params, ReplyOnce reply) {
-    P p{};
-    decode(params, p, "params");
-    reply(Json::object());
+// Binds every method a client sends: its params are decoded as the daemon decodes them, and a
+// request is answered with an empty object.
+void bindClientMethods(Dispatcher& d, bool& initialized) {
+  protocol::forEachMethod([&](const auto& method) {
+    if (method.direction == "daemon->client") return;
+    using M = std::decay_t<decltype(method)>;
+    if constexpr (requires { typename M::Result; }) {
+      d.bind(method, [&initialized, name = method.method](const typename M::Params&, Reply<typename M::Result> reply) {
+        if (name == protocol::methods::initialize.method) initialized = true;
+        reply.untyped()(Json::object());
+      });
+    } else {
+      d.bind(method, [](const typename M::Params&) {});
+    }
   });
 }
 
@@ -46,31 +56,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   });
   bool initialized = false;
   d.setGate([&](const std::string& method) -> std::optional<Error> {
-    if (!initialized && method != "initialize") return Error{ErrorCode::ServerNotInitialized, "init", std::nullopt};
+    if (!initialized && method != protocol::methods::initialize.method)
+      return Error{ErrorCode::ServerNotInitialized, "init", std::nullopt};
     return std::nullopt;
   });
-  d.onRequest("initialize", [&](const Json& params, ReplyOnce reply) {
-    InitializeParams p{};
-    decode(params, p, "params");
-    initialized = true;
-    reply(Json::object());
-  });
-  bind<SessionOpenParams>(d, "session/open");
-  bind<SessionParams>(d, "session/close");
-  bind<SessionParams>(d, "session/restart");
-  bind<CompileParams>(d, "compile");
-  bind<CompileParams>(d, "needsAwait");
-  bind<ExecParams>(d, "exec");
-  bind<InterruptParams>(d, "interrupt");
-  bind<CursorParams>(d, "complete");
-  bind<CursorParams>(d, "inspect");
-  bind<SessionParams>(d, "variables");
+  bindClientMethods(d, initialized);
   d.onRequest("dropped", [](const Json&, ReplyOnce) {});  // dropping answers InternalError
   d.onRequest("throws", [](const Json&, ReplyOnce) { throw RpcException(ErrorCode::InvalidParams, "x"); });
-  d.onNotification("$/cancelRequest", [](const Json& params) {
-    CancelParams p;
-    decode(params, p, "params");
-  });
 
   FrameDecoder decoder(FrameLimits{1 << 16, 1024});
   int errors = 0;

@@ -40,6 +40,11 @@ MESSAGES = [
     {"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 1}},
     {"jsonrpc": "2.0", "id": 14, "result": {"value": "x"}},
     [req(15, "exec", {"code": "1"})],
+    req(16, "session/restart", {"session": "t"}),
+    req(17, "session/list"),
+    req(18, "reset", {"session": "s"}),
+    req(19, "shutdown"),
+    {"jsonrpc": "2.0", "method": "exit"},
 ]
 
 

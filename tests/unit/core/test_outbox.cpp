@@ -49,7 +49,7 @@ TEST_CASE("A change of stream, owner or event starts a new chunk", "[outbox]") {
   box.write(Stream::Stderr, sameTagOtherOwner, "3");  // owners compare by identity
   box.write(Stream::Stderr, nullptr, "4");
   box.write(Stream::Stderr, nullptr, "5");  // two unowned writes join
-  box.push(ExecStartedEvent{7, 3});
+  box.push(InputCancelledEvent{7});
   box.write(Stream::Stderr, nullptr, "6");
   const auto events = takeAll(box);
   REQUIRE(events.size() == 6);
@@ -60,8 +60,8 @@ TEST_CASE("A change of stream, owner or event starts a new chunk", "[outbox]") {
   CHECK(output(events[2]).owner == sameTagOtherOwner);
   CHECK(output(events[3]).text == "45");
   CHECK(output(events[3]).owner == nullptr);
-  REQUIRE(std::holds_alternative<ExecStartedEvent>(events[4]));
-  CHECK(std::get<ExecStartedEvent>(events[4]).seq == 7);
+  REQUIRE(std::holds_alternative<InputCancelledEvent>(events[4]));
+  CHECK(std::get<InputCancelledEvent>(events[4]).inputId == 7);
   CHECK(output(events[5]).text == "6");
 }
 
@@ -156,7 +156,7 @@ TEST_CASE("take() stops once its output budget is spent", "[outbox]") {
   Outbox box;
   box.write(Stream::Stdout, nullptr, std::string(10, 'a'));
   box.write(Stream::Stderr, nullptr, std::string(10, 'b'));
-  box.push(ExecStartedEvent{1, std::nullopt});
+  box.push(InputCancelledEvent{1});
   box.write(Stream::Stdout, nullptr, std::string(10, 'c'));
 
   SECTION("a budget inside the second chunk takes it whole, then stops") {
@@ -165,7 +165,7 @@ TEST_CASE("take() stops once its output budget is spent", "[outbox]") {
     CHECK(output(first[1]).text == std::string(10, 'b'));
     const auto rest = takeAll(box);
     REQUIRE(rest.size() == 2);
-    CHECK(std::holds_alternative<ExecStartedEvent>(rest[0]));
+    CHECK(std::holds_alternative<InputCancelledEvent>(rest[0]));
     CHECK(output(rest[1]).text == std::string(10, 'c'));
   }
   SECTION("a budget of exactly one chunk takes one") {
@@ -181,10 +181,10 @@ TEST_CASE("take() stops once its output budget is spent", "[outbox]") {
 
 TEST_CASE("Events other than output are taken without limit", "[outbox]") {
   Outbox box;
-  for (int i = 0; i < 5; ++i) box.push(ExecStartedEvent{static_cast<std::uint64_t>(i), i});
+  for (int i = 0; i < 5; ++i) box.push(InputCancelledEvent{static_cast<std::uint64_t>(i)});
   const auto events = box.take(1);
   REQUIRE(events.size() == 5);
-  CHECK(std::get<ExecStartedEvent>(events[4]).seq == 4);
+  CHECK(std::get<InputCancelledEvent>(events[4]).inputId == 4);
 }
 
 TEST_CASE("hasRoom and waitForRoom count output bytes against kCapacity", "[outbox]") {
@@ -221,7 +221,7 @@ TEST_CASE("notify runs only when the outbox turns from empty to not empty", "[ou
   box.write(Stream::Stdout, nullptr, "a");
   CHECK(notified == 1);
   box.write(Stream::Stdout, nullptr, "b");
-  box.push(ExecStartedEvent{});
+  box.push(InputCancelledEvent{});
   box.write(Stream::Stderr, nullptr, "c");
   CHECK(notified == 1);
   takeAll(box);

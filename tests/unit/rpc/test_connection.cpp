@@ -370,17 +370,4 @@ TEST_CASE("A peer answers unreadable input with errors and keeps serving", "[pee
     REQUIRE(loop.runUntil([&] { return stray.size() == 2; }));
     CHECK(stray == std::vector<Json>{99, "1"});
   }
-  SECTION("a raw filter takes bodies before they are parsed") {
-    std::vector<std::string> taken;
-    a.setRawFilter([&](std::string& body) {
-      if (body.find("\"forward\"") == std::string::npos) return false;
-      taken.push_back(body);
-      return true;
-    });
-    raw.write(encodeFrame(R"({"jsonrpc":"2.0","id":1,"method":"forward"})"));
-    raw.write(encodeFrame(R"({"jsonrpc":"2.0","id":2,"method":"echo","params":[2]})"));
-    REQUIRE(loop.runUntil([&] { return raw.drain() == 1; }));
-    CHECK(taken == std::vector<std::string>{R"({"jsonrpc":"2.0","id":1,"method":"forward"})"});
-    CHECK(raw.body(0)["id"] == 2);
-  }
 }

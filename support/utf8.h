@@ -2,10 +2,11 @@
 // across two reads is kept whole, and bytes that are not UTF-8 become U+FFFD.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
-namespace asyncode::rpc {
+namespace asyncode::support {
 
 class Utf8Decoder {
  public:
@@ -21,4 +22,7 @@ class Utf8Decoder {
 // Valid UTF-8 for any bytes (a whole text: nothing is held back).
 std::string toValidUtf8(std::string_view bytes);
 
-}  // namespace asyncode::rpc
+// The longest prefix of `text` no longer than `max` bytes that ends on a UTF-8 boundary.
+std::size_t utf8Prefix(std::string_view text, std::size_t max);
+
+}  // namespace asyncode::support

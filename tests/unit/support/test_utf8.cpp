@@ -3,10 +3,10 @@
 
 #include <string>
 
-#include "rpc/utf8.h"
+#include "support/utf8.h"
 
-using asyncode::rpc::toValidUtf8;
-using asyncode::rpc::Utf8Decoder;
+using asyncode::support::toValidUtf8;
+using asyncode::support::Utf8Decoder;
 
 namespace {
 const std::string R = "\xEF\xBF\xBD";  // U+FFFD

@@ -1,14 +1,16 @@
-// A file descriptor closed when it goes out of scope, unless released; and pipes of them.
+// A file descriptor closed when it goes out of scope, unless released; and pipes and socket
+// pairs of them. Every library may use it (support/ depends on nothing).
 #pragma once
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <system_error>
 #include <utility>
 
-namespace asyncode::rpc {
+namespace asyncode::support {
 
 class UniqueFd {
  public:
@@ -45,4 +47,12 @@ inline std::pair<UniqueFd, UniqueFd> makePipe() {
   return {UniqueFd(p[0]), UniqueFd(p[1])};
 }
 
-}  // namespace asyncode::rpc
+// A close-on-exec pair of connected Unix stream sockets.
+inline std::pair<UniqueFd, UniqueFd> makeSocketPair() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    throw std::system_error(errno, std::generic_category(), "socketpair");
+  return {UniqueFd(sv[0]), UniqueFd(sv[1])};
+}
+
+}  // namespace asyncode::support

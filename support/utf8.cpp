@@ -1,6 +1,6 @@
-#include "rpc/utf8.h"
+#include "support/utf8.h"
 
-namespace asyncode::rpc {
+namespace asyncode::support {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
@@ -85,4 +85,12 @@ std::string toValidUtf8(std::string_view bytes) {
   return d.decode(bytes, true);
 }
 
-}  // namespace asyncode::rpc
+std::size_t utf8Prefix(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return text.size();
+  std::size_t n = max;
+  // Back up over continuation bytes (10xxxxxx) to the start of a character.
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  return n;  // 0 when the first character does not fit
+}
+
+}  // namespace asyncode::support

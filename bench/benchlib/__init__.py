@@ -1,0 +1,1 @@
+"""asyncoded's benchmark, in parts (see bench/bench.py and bench/README.md)."""

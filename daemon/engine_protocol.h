@@ -1,0 +1,27 @@
+// The engine's values (core/types.h, plain C++) as the protocol's structs, and back: the one
+// place where the worker translates between core/ and the wire.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "core/types.h"
+#include "protocol/protocol.h"
+
+namespace asyncode::daemon {
+
+protocol::MimeBundle toProtocol(const core::MimeBundle& bundle);
+protocol::ErrorInfo toProtocol(const core::ErrorInfo& error);
+protocol::SyntaxErrorInfo toProtocol(const core::SyntaxErrorInfo& error);
+protocol::CompileResult toProtocol(const core::CompileResult& result);
+protocol::CompleteResult toProtocol(const core::CompleteResult& result);
+protocol::InspectResult toProtocol(const core::InspectResult& result);
+protocol::VariablesResult toProtocol(const std::vector<core::Variable>& variables);
+// The ExecResult; `execCount` is the session's count so far, for an outcome without its own
+// (a silent exec).
+protocol::ExecResult toProtocol(const core::ExecOutcome& outcome, std::int64_t execCount);
+std::optional<protocol::InterruptHow> toProtocol(core::InterruptHow how);
+
+core::Mode toCore(protocol::Mode mode);
+
+}  // namespace asyncode::daemon

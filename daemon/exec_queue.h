@@ -1,0 +1,124 @@
+// One session's execs, in the order they came: which worker each was sent to, their answers
+// (held until the worker answers, dies, or the exec is cancelled), and the interrupt ladder:
+// the worker cancels the exec's task or raises KeyboardInterrupt, again each time it is asked;
+// after graceMs with the exec still there, the worker is killed and the session restarts.
+// Execs run one at a time: the oldest unanswered one is the one running.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/worker_pool.h"
+#include "protocol/protocol.h"
+#include "protocol/worker_link.h"
+#include "rpc/dispatcher.h"
+#include "rpc/peer.h"
+#include "rpc/timer.h"
+
+namespace asyncode::daemon {
+
+// After timeoutMs the exec is interrupted with this grace.
+inline constexpr std::uint64_t kTimeoutGraceMs = 2000;
+
+class ExecQueue {
+ public:
+  // What the queue needs of its session (SessionTable provides it; tests fake it).
+  class Host {
+   public:
+    // The session's worker, when it has one.
+    virtual Worker* worker() = 0;
+    // Everything the worker's output pipes hold, sent on now (output comes before answers).
+    virtual void drain(Worker& w) = 0;
+    // The queue became empty, or not: idle or busy.
+    virtual void queueChanged() = 0;
+    // The ladder's last step: the worker dies, and the session learns it as any death.
+    virtual void kill(Worker& w) = 0;
+    // The client's link: an exec's answer goes out in one write with the output before it.
+    virtual rpc::Peer& client() = 0;
+
+   protected:
+    ~Host() = default;
+  };
+
+  // Who owns what a worker wrote at the file-descriptor level now.
+  struct Owner {
+    rpc::Id requestId;
+    std::optional<std::int64_t> execCount;
+  };
+
+  ExecQueue(uv_loop_t* loop, std::string session, Host& host);
+  ExecQueue(const ExecQueue&) = delete;
+  ExecQueue& operator=(const ExecQueue&) = delete;
+
+  // Queues an exec (`seq`: the daemon's number for it) and sends it when there is a worker.
+  void push(std::uint64_t seq, const protocol::ExecParams& params, rpc::Reply<protocol::ExecResult> reply);
+  // interrupt: answered when the running exec ends (how it ended), at once when none runs.
+  void interrupt(std::int64_t graceMs, rpc::Reply<protocol::InterruptResult> reply);
+  // $/cancelRequest: false when `id` is none of these execs.
+  bool cancel(const rpc::Id& id);
+
+  // The session has a new worker: what was not sent goes to it, in order.
+  void sendUnsent();
+  // worker/execStarted: a timed exec began; its timeout runs from now.
+  void started(WorkerId from, const protocol::link::ExecStartedParams& p);
+  // The worker died: the exec it ran is answered WorkerDied (status "interrupted" or "timeout"
+  // when an interrupt or the timeout was under way); the others wait for the next worker.
+  void workerDied(const std::string& why);
+  // The session closes or restarts: the exec sent is answered WorkerDied, the others -32800.
+  void endAll(const std::string& why);
+  // The session's worker could not start: every exec is answered WorkerDied.
+  void failAll(const std::string& why);
+  // Shutdown: every exec is answered -32800.
+  void cancelAll(const std::string& why);
+
+  [[nodiscard]] bool empty() const { return execs_.empty(); }
+  // The exec running on worker `w`, as the owner of its fd-level output.
+  [[nodiscard]] std::optional<Owner> fdOwner(WorkerId w) const;
+  // A new worker counts its execs from 1.
+  void resetCount() { lastExecCount_ = 0; }
+  [[nodiscard]] std::int64_t lastExecCount() const { return lastExecCount_; }
+
+ private:
+  struct Entry {
+    explicit Entry(rpc::Reply<protocol::ExecResult> r) : reply(std::move(r)) {}
+    protocol::link::ExecParams params;  // as sent to a worker
+    rpc::Reply<protocol::ExecResult> reply;
+    WorkerId sentTo = 0;
+    std::optional<std::int64_t> execCount;  // known once the worker says
+    Clock::time_point startedAt = Clock::now();
+    std::vector<rpc::Reply<protocol::InterruptResult>> interruptWaiters;
+    std::optional<protocol::link::InterruptReason> reason;
+    std::optional<rpc::Timer> timeoutTimer;
+    std::optional<rpc::Timer> graceTimer;
+    Clock::time_point graceDeadline = Clock::time_point::max();
+  };
+
+  void send(Entry& e);
+  void onAnswer(WorkerId from, std::uint64_t seq, rpc::Answer<protocol::link::ExecResult> answer);
+  void answer(Entry& e, protocol::link::ExecResult result);
+  void interruptExec(Entry& e, protocol::link::InterruptReason reason, std::uint64_t graceMs);
+  void onGraceOver(std::uint64_t seq);
+  void answerDied(Entry& e, const std::string& why);
+  static void resolveInterrupts(Entry& e, std::optional<protocol::InterruptHow> how);
+  [[nodiscard]] std::int64_t countOf(const Entry& e) const;
+  Entry* find(std::uint64_t seq);
+  void remove(std::uint64_t seq);
+
+  uv_loop_t* loop_;
+  std::string session_;
+  Host& host_;
+  std::deque<std::unique_ptr<Entry>> execs_;
+  std::int64_t lastExecCount_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // answers that come after it is gone
+};
+
+// The ErrorInfo of a failure that is not Python's (WorkerDied, an exec stopped before it ran).
+protocol::ErrorInfo errorInfo(const std::string& type, const std::string& message);
+
+}  // namespace asyncode::daemon

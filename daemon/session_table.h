@@ -1,0 +1,131 @@
+// The sessions: each a name, its settings, the worker that serves it, its state as the client
+// sees it (status notifications), and its exec queue. Sessions open (the "default" one on first
+// use), restart on a fresh worker, close, and restart by themselves when their worker dies,
+// unless it dies too often. Requests that a session's worker answers are forwarded here.
+#pragma once
+
+#include <uv.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/client_state.h"
+#include "daemon/exec_queue.h"
+#include "daemon/worker_pool.h"
+#include "protocol/protocol.h"
+#include "protocol/worker_link.h"
+#include "rpc/dispatcher.h"
+#include "rpc/peer.h"
+
+namespace asyncode::daemon {
+
+class SessionTable;
+
+struct Session final : ExecQueue::Host {
+  Session(SessionTable& table, uv_loop_t* loop, std::string sessionName);
+
+  std::string name;
+  protocol::Backend backend = protocol::Backend::Asyncio;
+  bool syncInLoop = false;
+  std::optional<std::string> cwd;
+  WorkerNeeds needs;  // executable and env: a session with its own never takes the spare
+  WorkerId workerId = 0;
+  std::int64_t pid = 0;
+  bool configured = false;  // its worker answered worker/configure
+  protocol::SessionState state = protocol::SessionState::Dead;  // until its first worker starts
+  std::vector<rpc::Reply<protocol::SessionOpenResult>> openWaiters;
+  std::deque<Clock::time_point> restarts;  // its workers' deaths, for the crash-loop guard
+  ExecQueue execs;
+
+  // ExecQueue::Host
+  Worker* worker() override;
+  void drain(Worker& w) override;
+  void queueChanged() override;
+  void kill(Worker& w) override;
+  rpc::Peer& client() override;
+
+ private:
+  SessionTable& table_;
+};
+
+class SessionTable {
+ public:
+  // How the table drains a worker's output pipes (OutputRouter::drain).
+  using Drain = std::function<void(Worker&)>;
+
+  SessionTable(uv_loop_t* loop, rpc::Peer& client, WorkerPool& pool, const ClientState& state, Drain drain,
+               std::vector<protocol::Backend> backends, std::string pythonVersion);
+
+  void open(const protocol::SessionOpenParams& p, rpc::Reply<protocol::SessionOpenResult> reply);
+  void restart(const protocol::SessionRestartParams& p, rpc::Reply<protocol::SessionRestartResult> reply);
+  void close(const protocol::SessionCloseParams& p, rpc::Reply<protocol::SessionCloseResult> reply);
+  [[nodiscard]] protocol::SessionListResult list() const;
+
+  // The session a request names; "default" opens on first use, any other must be open
+  // (RpcException InvalidParams otherwise).
+  Session& sessionFor(const std::string& name);
+  Session* find(const std::string& name);
+  template <class F>
+  void forEach(F f) {
+    for (auto& [name, s] : sessions_) f(*s);
+  }
+
+  // Passes a request on to the session's worker (on the link the method names) and its
+  // answer back.
+  template <class P, class R>
+  void forward(const rpc::RequestType<P, R>& method, rpc::Peer& (WorkerHandle::*link)(), const std::string& session,
+               const P& params, rpc::Reply<R> reply);
+
+  // A worker of the pool: its execStarted notifications reach its session's queue.
+  void bind(Worker& w);
+  // A worker ended: the session it served restarts, or closes.
+  void workerExited(Worker& w, const ExitStatus& status);
+  // $/cancelRequest: the exec with this id, whichever session it is in.
+  void cancel(const rpc::Id& id);
+  // Shutdown: every exec and every open is answered -32800.
+  void cancelAll(const std::string& why);
+  void clear() { sessions_.clear(); }
+
+ private:
+  friend struct Session;
+  void startWorker(Session& s);
+  void onConfigured(const std::string& name, WorkerId from, rpc::Answer<protocol::link::ConfigureResult> answer);
+  void failStart(Session& s, const std::string& why);
+  void setState(Session& s, protocol::SessionState state);
+  void updateBusy(Session& s);
+  void end(Session& s, const std::string& why);
+  void closeSession(Session& s, const std::string& why);
+  void workerDied(Session& s, const ExitStatus& status);
+  std::optional<std::string> refuseOpen(const protocol::SessionOpenParams& p) const;
+  static protocol::SessionOpenResult info(const Session& s);
+
+  uv_loop_t* loop_;
+  rpc::Peer& client_;
+  WorkerPool& pool_;
+  const ClientState& state_;
+  Drain drain_;
+  std::vector<protocol::Backend> backends_;
+  std::string pythonVersion_;
+  std::map<std::string, std::shared_ptr<Session>> sessions_;
+};
+
+template <class P, class R>
+void SessionTable::forward(const rpc::RequestType<P, R>& method, rpc::Peer& (WorkerHandle::*link)(),
+                           const std::string& session, const P& params, rpc::Reply<R> reply) {
+  Worker* w = pool_.find(sessionFor(session).workerId);
+  if (!w) return reply.error(rpc::ErrorCode::InternalError, "session \"" + session + "\" has no running worker");
+  auto shared = std::make_shared<rpc::Reply<R>>(std::move(reply));
+  ((*w->handle).*link)().call(method, params, [shared, session](rpc::Answer<R> a) {
+    if (a) return (*shared)(*a);
+    if (a.error.code == rpc::ErrorCode::InternalError && a.error.message == "the connection closed")
+      return shared->error(rpc::ErrorCode::InternalError,
+                           "session \"" + session + "\": the worker stopped before it answered");
+    shared->error(std::move(a.error));
+  });
+}
+
+}  // namespace asyncode::daemon
