@@ -18,6 +18,16 @@ namespace asyncode::cli {
 namespace {
 
 constexpr std::uint64_t kCompletionTimeoutMs = 3000;
+
+// How long Tab waits for the session's answer: ASYNCODE_COMPLETION_TIMEOUT_MS, or 3 s.
+// (A sanitizer build on a busy machine can take longer than that to import jedi.)
+std::uint64_t completionTimeoutMs() {
+  const char* env = std::getenv("ASYNCODE_COMPLETION_TIMEOUT_MS");
+  if (!env || !*env) return kCompletionTimeoutMs;
+  char* end = nullptr;
+  const unsigned long long ms = std::strtoull(env, &end, 10);
+  return (*end == '\0' && ms > 0) ? ms : kCompletionTimeoutMs;
+}
 constexpr const char* kIndent = "    ";
 constexpr char kEndOfInputKey = 0x04;  // Ctrl-D
 constexpr const char* kPasteStart = "\x1b[200~";  // what a terminal sends before a paste
@@ -66,7 +76,8 @@ void flushOutput() { std::fflush(rl_outstream ? rl_outstream : stdout); }
 LineEditor* LineEditor::instance_ = nullptr;
 
 LineEditor::LineEditor(uv_loop_t* loop, InputSource& in, std::string historyFile)
-    : in_(in), histories_(std::move(historyFile)), tabTimeout_(uv_timer_init, loop) {
+    : in_(in), histories_(std::move(historyFile)), tabTimeout_(uv_timer_init, loop),
+      completionTimeoutMs_(completionTimeoutMs()) {
   if (instance_) throw std::logic_error("readline has one state: one LineEditor at a time");
   instance_ = this;
   tabTimeout_->data = this;
@@ -346,7 +357,7 @@ void LineEditor::startTab() {
     if (!self || !self->completing_) return;
     self->completing_ = false;
     self->resume();
-  }, kCompletionTimeoutMs, 0);
+  }, completionTimeoutMs_, 0);
   completer_(line, point, [this, generation](Completion c) { finishTab(generation, c); });
 }
 

@@ -80,6 +80,7 @@ class LineEditor : public Prompter {
   Histories histories_;
   std::unique_ptr<FILE, int (*)(FILE*)> stream_{nullptr, &std::fclose};  // readline's rl_instream
   rpc::UvHandle<uv_timer_t> tabTimeout_;
+  std::uint64_t completionTimeoutMs_;
   Question question_;
   AnswerFn onAnswer_;
   std::optional<std::optional<std::string>> answer_;  // set by onLine, delivered after it
