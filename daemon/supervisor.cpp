@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <utility>
 #include <vector>
 
 #include "daemon/client_state.h"
@@ -200,8 +201,8 @@ class Supervisor::Impl {
 
   void maybeFinishShutdown() {
     if (!state_.exiting || !pool_.empty()) return;
-    for (auto& waiter : shutdownWaiters_) waiter(nullptr);
-    shutdownWaiters_.clear();
+    // Taken out first: an answer's write may bring us back here.
+    for (auto& waiter : std::exchange(shutdownWaiters_, {})) waiter(nullptr);
     sessions_.clear();
     if (!exitAfterShutdown_) return;  // wait for `exit`
     // Let the answers already queued reach the client, unless it is gone (stdin may have ended
