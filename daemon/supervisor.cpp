@@ -10,6 +10,7 @@
 #include "daemon/client_state.h"
 #include "daemon/input_relay.h"
 #include "daemon/logging.h"
+#include "daemon/orphans.h"
 #include "daemon/output_router.h"
 #include "daemon/session_table.h"
 #include "daemon/worker_pool.h"
@@ -253,8 +254,12 @@ int runSupervisor(SupervisorOptions options) {
   uv_loop_init(&loop);
   int code = 0;
   {
-    auto spawner = [&loop](const WorkerSpec& spec, WorkerHandle::Callbacks callbacks) -> std::unique_ptr<WorkerHandle> {
-      return std::make_unique<WorkerProcess>(&loop, spec, std::move(callbacks));
+    OrphanSweeper orphans(&loop);  // destroyed after the workers: kills and reaps what they left
+    auto spawner = [&loop, &orphans](const WorkerSpec& spec,
+                                     WorkerHandle::Callbacks callbacks) -> std::unique_ptr<WorkerHandle> {
+      auto worker = std::make_unique<WorkerProcess>(&loop, spec, std::move(callbacks));
+      orphans.addWorker(worker->pid());
+      return worker;
     };
     Supervisor supervisor(&loop, std::make_unique<rpc::Connection>(&loop, STDIN_FILENO, STDOUT_FILENO, rpc::FrameLimits{}),
                           spawner, std::move(options));
