@@ -55,6 +55,7 @@ class Supervisor::Impl {
         shutdownTimer_(loop),
         forceTimer_(loop),
         logs_([this](const std::string& level, const std::string& message) { forwardLog(level, message); }) {
+    sessions_.setStartTimeout(options_.startTimeoutMs);
     bindClient();
     bindMethods();
   }
