@@ -1,6 +1,7 @@
 #include "daemon/supervisor.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -251,6 +252,9 @@ int Supervisor::exitCode() const { return impl_->exitCode(); }
 
 int runSupervisor(SupervisorOptions options) {
   ::signal(SIGPIPE, SIG_IGN);
+  // Not dumpable: without CAP_SYS_PTRACE (which root workers give up, confinement.h) no process
+  // may ptrace this one or open its /proc/PID/fd (the client's stdin and stdout) or memory.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   uv_loop_t loop{};
   uv_loop_init(&loop);
   int code = 0;

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "core/engine.h"
+#include "daemon/confinement.h"
 #include "daemon/job_lane.h"
 #include "daemon/output_frames.h"
 #include "daemon/worker_io.h"
@@ -55,6 +56,8 @@ int runWorker(const WorkerOptions& options) {
   // in the session's tree: adopted here while it runs, by the supervisor (and killed) after.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   if (options.parentPid != 0 && ::getppid() != options.parentPid) return 0;  // the supervisor already died
+  if (const std::string why = confineWorker(options.parentPid); !why.empty())
+    spdlog::warn("the worker is not fully confined: {}", why);
 
   sigset_t block, previous;
   sigemptyset(&block);

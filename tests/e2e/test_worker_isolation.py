@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from client import pid_alive, wait_until
+from client import pid_alive, proc_state, wait_until
 
 
 # --------------------------------------------------------------------------- item 16
@@ -81,3 +81,53 @@ def test_an_orphan_inside_a_live_session_lives_on(daemon):
     pids = start_escapees(daemon)
     assert daemon.exec("1 + 1")["result"]["text/plain"] == "2"
     assert all(pid_alive(p) for p in pids)
+
+
+# --------------------------------------------------------------------------- item 9
+ATTACKS = {
+    "kill": "os.kill(os.getppid(), signal.SIGKILL)",
+    "stop": "os.kill(os.getppid(), signal.SIGSTOP)",
+    "killpg": "os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)",
+    "sigterm": "os.kill(os.getppid(), signal.SIGTERM)",
+    "pidfd": "signal.pidfd_send_signal(os.pidfd_open(os.getppid()), signal.SIGKILL)",
+    "read stdin": "open('/proc/%d/fd/0' % os.getppid(), 'rb').read(1)",
+    "write stdout": "open('/proc/%d/fd/1' % os.getppid(), 'wb').write(b'Content-Length: 2')",
+    "ptrace": ("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+               "if libc.ptrace(16, os.getppid(), 0, 0) != 0:\n"
+               "    raise PermissionError(ctypes.get_errno(), 'ptrace')"),
+    "mem": "open('/proc/%d/mem' % os.getppid(), 'rb')",
+}
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_user_code_cannot_reach_the_supervisor(daemon, attack):
+    r = daemon.exec("import os, signal\n" + ATTACKS[attack])
+    assert r["status"] == "error", r
+    assert r["error"]["type"] == "PermissionError", r
+    assert proc_state(daemon.pid) in ("S", "R"), proc_state(daemon.pid)
+    assert daemon.exec("1 + 1")["result"]["text/plain"] == "2"
+
+
+def test_a_worker_has_a_session_and_a_process_group_of_its_own(daemon):
+    r = daemon.exec("import os\n(os.getsid(0) == os.getpid(), os.getpgrp() == os.getpid(), "
+                    "os.getsid(0) != os.getsid(os.getppid()))")
+    assert r["result"]["text/plain"] == "(True, True, True)", r
+
+
+def test_signals_between_the_sessions_own_processes_still_work(daemon):
+    code = """
+import os, signal, subprocess, multiprocessing
+p = subprocess.Popen(['sleep', '30'])
+os.kill(p.pid, signal.SIGTERM)
+rc = p.wait()
+q = subprocess.Popen(['sleep', '30'], start_new_session=True)
+os.killpg(q.pid, signal.SIGKILL)
+signal.signal(signal.SIGUSR1, lambda *a: None)
+os.kill(os.getpid(), signal.SIGUSR1)
+m = multiprocessing.get_context('fork').Process(target=lambda: None)
+m.start(); m.join()
+(rc, q.wait(), m.exitcode)
+"""
+    r = daemon.exec(code)
+    assert r["status"] == "ok", r
+    assert r["result"]["text/plain"] == "(-15, -9, 0)", r
