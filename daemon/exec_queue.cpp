@@ -38,6 +38,15 @@ std::int64_t ExecQueue::countOf(const Entry& e) const {
 }
 
 void ExecQueue::push(std::uint64_t seq, const protocol::ExecParams& params, rpc::Reply<ExecResult> reply) {
+  // The code a session holds for execs not answered yet is bounded (a copy of each waits for
+  // its worker's link): past the bound the exec is refused, nothing is queued.
+  std::size_t held = params.code.size();
+  for (const auto& e : execs_) held += e->params.params.code.size();
+  if (held > kMaxQueuedCodeBytes)
+    return reply.error(rpc::ErrorCode::InvalidRequest,
+                       "session \"" + session_ + "\": the execs waiting for their answers would hold " +
+                           std::to_string(held >> 20) + " MiB of code, more than the limit of " +
+                           std::to_string(kMaxQueuedCodeBytes >> 20) + " MiB: wait for answers, then send it again");
   auto e = std::make_unique<Entry>(std::move(reply));
   e->params = link::ExecParams{static_cast<std::int64_t>(seq), e->reply.id(), params};
   Entry& entry = *e;

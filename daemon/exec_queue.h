@@ -52,6 +52,9 @@ class ExecQueue {
     std::optional<std::int64_t> execCount;
   };
 
+  // The code of a session's execs not answered yet, in bytes: an exec past it is refused.
+  static constexpr std::size_t kMaxQueuedCodeBytes = std::size_t{64} << 20;
+
   ExecQueue(uv_loop_t* loop, std::string session, Host& host);
   ExecQueue(const ExecQueue&) = delete;
   ExecQueue& operator=(const ExecQueue&) = delete;

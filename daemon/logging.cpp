@@ -1,5 +1,6 @@
 #include "daemon/logging.h"
 
+#include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -38,13 +39,17 @@ class FdSink final : public spdlog::sinks::base_sink<std::mutex> {
   int fd_;
 };
 
-class ForwardSink final : public spdlog::sinks::base_sink<std::mutex> {
+// Locked with a recursive mutex of its own: a line logged while `send` runs (on the same
+// thread) comes back here and is dropped by `busy_`, rather than waiting for a lock that this
+// thread holds (spdlog's sink lock is not recursive).
+class ForwardSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
  public:
   using Send = std::function<void(const std::string&, const std::string&)>;
   explicit ForwardSink(Send send) : send_(std::move(send)) {}
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
+    std::lock_guard lock(mu_);
     if (busy_) return;
     busy_ = true;
     const auto level = spdlog::level::to_string_view(msg.level);
@@ -58,6 +63,7 @@ class ForwardSink final : public spdlog::sinks::base_sink<std::mutex> {
 
  private:
   Send send_;
+  std::recursive_mutex mu_;
   bool busy_ = false;
 };
 

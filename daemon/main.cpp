@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -30,6 +31,8 @@ options:
                      this level or above go to stderr and to the client as `log`
   --spares N         warm worker processes kept ready for new sessions and restarts
                      (default 1; 0 starts each session's process when it is needed)
+  --start-timeout S  seconds a worker may take to start before its session is closed
+                     with an error (default 30)
   --version          print the version and exit
   --help             print this help and exit
 
@@ -42,6 +45,7 @@ struct Args {
   bool version = false;
   std::string logLevel = "warn";
   int spares = 1;
+  std::uint64_t startTimeoutMs = 30000;
   int parentPid = 0;
   std::optional<std::string> pythonExecutable;
   std::string outputMagic;
@@ -75,6 +79,11 @@ Args parse(int argc, char** argv) {
       const long n = std::strtol(v2->c_str(), &end, 10);
       if (*end != '\0' || n < 0 || n > 16) a.error = "--spares takes a number from 0 to 16";
       a.spares = static_cast<int>(n);
+    } else if (auto v6 = value("--start-timeout")) {
+      char* end = nullptr;
+      const double s = std::strtod(v6->c_str(), &end);
+      if (*end != '\0' || !(s > 0 && s <= 3600)) a.error = "--start-timeout takes seconds, more than 0 and at most 3600";
+      a.startTimeoutMs = static_cast<std::uint64_t>(s * 1000);
     } else if (auto v3 = value("--parent-pid")) {
       a.parentPid = std::atoi(v3->c_str());
     } else if (auto v4 = value("--python-executable")) {
@@ -153,5 +162,6 @@ int main(int argc, char** argv) {
   options.pythonVersion = ASYNCODE_PYTHON_VERSION;
   options.backends = availableBackends();
   options.spares = args.spares;
+  options.startTimeoutMs = args.startTimeoutMs;
   return runSupervisor(std::move(options));
 }

@@ -1,11 +1,21 @@
 #include "daemon/python_env.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <optional>
+#include <sstream>
 #include <string_view>
 #include <system_error>
 #include <vector>
+
+#include "support/unique_fd.h"
 
 namespace asyncode::daemon {
 namespace fs = std::filesystem;
@@ -17,9 +27,38 @@ std::string trim(std::string s) {
   return a == std::string::npos ? "" : s.substr(a, b - a + 1);
 }
 
-// "version" or "version_info" of a venv's pyvenv.cfg.
-std::string venvVersion(const fs::path& cfg) {
-  std::ifstream in(cfg);
+// The first `limit` bytes of a regular file, read without waiting: a FIFO, a device or a
+// socket in its place is refused (`error` says why), never opened for reading and waited on.
+std::optional<std::string> readRegularFile(const fs::path& path, std::size_t limit, std::string& error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    error = "cannot open \"" + path.string() + "\": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  const support::UniqueFd owned(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    error = "\"" + path.string() + "\" is not a regular file";
+    return std::nullopt;
+  }
+  std::string data(std::min<std::size_t>(limit, static_cast<std::size_t>(st.st_size)), '\0');
+  std::size_t got = 0;
+  while (got < data.size()) {
+    const ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  data.resize(got);
+  return data;
+}
+
+// "version" or "version_info" of a venv's pyvenv.cfg ("" when it has neither, or cannot be read:
+// `error` says why).
+std::string venvVersion(const fs::path& cfg, std::string& error) {
+  const auto text = readRegularFile(cfg, 64 * 1024, error);
+  if (!text) return "";
+  std::istringstream in(*text);
   std::string line;
   std::string version;
   while (std::getline(in, line)) {
@@ -51,6 +90,27 @@ std::string prefixVersion(const fs::path& prefix) {
     if (!v.empty() && entry.is_directory(ec)) found.push_back(v);
   }
   return found.size() == 1 ? found.front() : "";
+}
+
+// Why `executable` is not a CPython interpreter of our major.minor ("" when it is one): a
+// regular, executable ELF file named python, python3 or python3.N (after its symlinks).
+std::string notOurPython(const std::string& executable, const std::string& ourVersion) {
+  std::error_code ec;
+  const fs::path real = fs::canonical(executable, ec);
+  const std::string what = "python \"" + executable + "\"";
+  if (ec) return what + ": " + ec.message();
+  const std::string name = real.filename().string();
+  const std::string nameVersion = pythonDirVersion(name);
+  if (name != "python" && name != "python3" && nameVersion.empty())
+    return what + " is " + real.string() + ", not a Python interpreter (python, python3 or python3.N)";
+  if (!nameVersion.empty() && nameVersion != majorMinor(ourVersion))
+    return what + " is Python " + nameVersion + ", but asyncoded embeds Python " + ourVersion;
+  std::string error;
+  const auto head = readRegularFile(real, 4, error);
+  if (!head) return what + ": " + error;
+  if (*head != "\x7f" "ELF" || ::access(real.c_str(), X_OK) != 0)
+    return what + " is " + real.string() + ", not an executable Python interpreter (an ELF program)";
+  return "";
 }
 
 fs::path firstExisting(const fs::path& dir, std::initializer_list<const char*> names) {
@@ -105,7 +165,7 @@ ResolvedPython resolvePython(const std::string& path, const std::string& ourVers
   }
   fs::path executable;
   if (fs::is_directory(p, ec)) {
-    if (fs::exists(p / "pyvenv.cfg", ec)) r.version = venvVersion(p / "pyvenv.cfg");
+    if (fs::exists(p / "pyvenv.cfg", ec)) r.version = venvVersion(p / "pyvenv.cfg", r.error);
     executable = firstExisting(p / "bin", {"python", "python3"});
     if (r.version.empty()) r.version = prefixVersion(p);
     if (executable.empty()) {
@@ -115,11 +175,12 @@ ResolvedPython resolvePython(const std::string& path, const std::string& ourVers
   } else {
     executable = p;
     const fs::path prefix = fs::absolute(p, ec).parent_path().parent_path();
-    if (fs::exists(prefix / "pyvenv.cfg", ec)) r.version = venvVersion(prefix / "pyvenv.cfg");
+    if (fs::exists(prefix / "pyvenv.cfg", ec)) r.version = venvVersion(prefix / "pyvenv.cfg", r.error);
     if (r.version.empty()) r.version = pythonDirVersion(fs::canonical(p, ec).filename().string());
     if (r.version.empty()) r.version = prefixVersion(prefix);
   }
   r.executable = fs::absolute(executable, ec).string();
+  if (!r.error.empty()) return r;
   if (r.version.empty()) {
     r.error = "cannot tell which Python version \"" + path + "\" is (no pyvenv.cfg, no lib/python3.N)";
     return r;
@@ -127,7 +188,9 @@ ResolvedPython resolvePython(const std::string& path, const std::string& ourVers
   if (majorMinor(r.version) != majorMinor(ourVersion)) {
     r.error = "python \"" + path + "\" is Python " + r.version + ", but asyncoded embeds Python " + ourVersion +
               ": use a venv made with Python " + majorMinor(ourVersion);
+    return r;
   }
+  r.error = notOurPython(r.executable, ourVersion);
   return r;
 }
 

@@ -1,9 +1,11 @@
 #include "daemon/session_table.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <string_view>
 
 #include "daemon/python_env.h"
 
@@ -13,7 +15,7 @@ namespace link = protocol::link;
 using protocol::SessionState;
 
 Session::Session(SessionTable& table, uv_loop_t* loop, std::string sessionName)
-    : name(std::move(sessionName)), execs(loop, name, *this), table_(table) {}
+    : name(std::move(sessionName)), execs(loop, name, *this), startTimer(loop), table_(table) {}
 
 Worker* Session::worker() { return table_.pool_.find(workerId); }
 void Session::drain(Worker& w) { table_.drain_(w); }
@@ -49,12 +51,33 @@ protocol::SessionListResult SessionTable::list() const {
   return r;
 }
 
+namespace {
+
+// `s` with its NULs shown as \0, for a message.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (const char c : s) out += c == '\0' ? std::string("\\0") : std::string(1, c);
+  return out;
+}
+
+}  // namespace
+
 // Why session/open must be refused, if it must (an open session with other settings, a
 // backend Python cannot import, a cwd that is not a directory).
 std::optional<std::string> SessionTable::refuseOpen(const protocol::SessionOpenParams& p) const {
   if (!p.python && std::find(backends_.begin(), backends_.end(), p.backend) == backends_.end()) {
     const std::string wanted = protocol::toString(p.backend);  // a venv may have what the system lacks
     return "backend \"" + wanted + "\" is not available: Python cannot import " + wanted;
+  }
+  if (p.env) {
+    for (const auto& [name, value] : *p.env) {
+      // An environment holds NAME=VALUE strings: a name with '=' or NUL, or a value with NUL,
+      // would become another variable or be cut short.
+      if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos)
+        return "env: \"" + printable(name) + "\" cannot be a variable's name (empty, or with '=' or NUL)";
+      if (value.find('\0') != std::string::npos)
+        return "env: the value of \"" + printable(name) + "\" holds a NUL, which an environment cannot";
+    }
   }
   if (p.cwd) {
     struct stat st {};
@@ -127,12 +150,14 @@ void SessionTable::startWorker(Session& s) {
                          [this, name = s.name, from = w->id](rpc::Answer<link::ConfigureResult> a) {
                            onConfigured(name, from, std::move(a));
                          });
+  s.startTimer.once(startTimeoutMs_, [this, name = s.name, from = w->id] { onStartTimeout(name, from); });
   s.execs.sendUnsent();
 }
 
 void SessionTable::onConfigured(const std::string& name, WorkerId from, rpc::Answer<link::ConfigureResult> a) {
   Session* s = find(name);
   if (!s || s->workerId != from) return;
+  s->startTimer.stop();
   if (!a) {
     Worker* w = pool_.find(from);
     if (!w || !w->handle->running() || w->handle->lane().closed()) return;  // it died: workerExited decides
@@ -147,6 +172,17 @@ void SessionTable::onConfigured(const std::string& name, WorkerId from, rpc::Ans
   for (auto& waiter : s->openWaiters) waiter(info(*s));
   s->openWaiters.clear();
   setState(*s, s->execs.empty() ? SessionState::Idle : SessionState::Busy);
+}
+
+// A worker that hangs while it starts (a pyvenv.cfg that became a FIFO, a sitecustomize that
+// never returns) ends, and so does its session: every request waiting for it is answered.
+void SessionTable::onStartTimeout(const std::string& name, WorkerId from) {
+  Session* s = find(name);
+  if (!s || s->workerId != from || s->configured) return;
+  const std::string why = fmt::format("the session's worker did not start within {:g} s: it was stopped and the "
+                                     "session closed", static_cast<double>(startTimeoutMs_) / 1000.0);
+  spdlog::error("session {}: {}", name, why);
+  closeSession(*s, why);
 }
 
 void SessionTable::failStart(Session& s, const std::string& why) {

@@ -20,6 +20,7 @@
 #include "protocol/worker_link.h"
 #include "rpc/dispatcher.h"
 #include "rpc/peer.h"
+#include "rpc/timer.h"
 
 namespace asyncode::daemon {
 
@@ -40,6 +41,7 @@ struct Session final : ExecQueue::Host {
   std::vector<rpc::Reply<protocol::SessionOpenResult>> openWaiters;
   std::deque<Clock::time_point> restarts;  // its workers' deaths, for the crash-loop guard
   ExecQueue execs;
+  rpc::Timer startTimer;  // from worker/configure to its answer: the worker's start-up time limit
 
   // ExecQueue::Host
   Worker* worker() override;
@@ -89,12 +91,15 @@ class SessionTable {
   // Shutdown: every exec and every open is answered -32800.
   void cancelAll(const std::string& why);
   void clear() { sessions_.clear(); }
+  // How long a worker may take to start (from worker/configure to its answer).
+  void setStartTimeout(std::uint64_t ms) { startTimeoutMs_ = ms; }
 
  private:
   friend struct Session;
   void startWorker(Session& s);
   void onConfigured(const std::string& name, WorkerId from, rpc::Answer<protocol::link::ConfigureResult> answer);
   void failStart(Session& s, const std::string& why);
+  void onStartTimeout(const std::string& name, WorkerId from);
   void setState(Session& s, protocol::SessionState state);
   void updateBusy(Session& s);
   void end(Session& s, const std::string& why);
@@ -111,6 +116,7 @@ class SessionTable {
   std::vector<protocol::Backend> backends_;
   std::string pythonVersion_;
   std::map<std::string, std::shared_ptr<Session>> sessions_;
+  std::uint64_t startTimeoutMs_ = 30000;
 };
 
 template <class P, class R>

@@ -1,14 +1,17 @@
 #include "daemon/supervisor.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <utility>
 #include <vector>
 
 #include "daemon/client_state.h"
 #include "daemon/input_relay.h"
 #include "daemon/logging.h"
+#include "daemon/orphans.h"
 #include "daemon/output_router.h"
 #include "daemon/session_table.h"
 #include "daemon/worker_pool.h"
@@ -53,6 +56,7 @@ class Supervisor::Impl {
         shutdownTimer_(loop),
         forceTimer_(loop),
         logs_([this](const std::string& level, const std::string& message) { forwardLog(level, message); }) {
+    sessions_.setStartTimeout(options_.startTimeoutMs);
     bindClient();
     bindMethods();
   }
@@ -200,8 +204,8 @@ class Supervisor::Impl {
 
   void maybeFinishShutdown() {
     if (!state_.exiting || !pool_.empty()) return;
-    for (auto& waiter : shutdownWaiters_) waiter(nullptr);
-    shutdownWaiters_.clear();
+    // Taken out first: an answer's write may bring us back here.
+    for (auto& waiter : std::exchange(shutdownWaiters_, {})) waiter(nullptr);
     sessions_.clear();
     if (!exitAfterShutdown_) return;  // wait for `exit`
     // Let the answers already queued reach the client, unless it is gone (stdin may have ended
@@ -248,12 +252,19 @@ int Supervisor::exitCode() const { return impl_->exitCode(); }
 
 int runSupervisor(SupervisorOptions options) {
   ::signal(SIGPIPE, SIG_IGN);
+  // Not dumpable: without CAP_SYS_PTRACE (which root workers give up, confinement.h) no process
+  // may ptrace this one or open its /proc/PID/fd (the client's stdin and stdout) or memory.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   uv_loop_t loop{};
   uv_loop_init(&loop);
   int code = 0;
   {
-    auto spawner = [&loop](const WorkerSpec& spec, WorkerHandle::Callbacks callbacks) -> std::unique_ptr<WorkerHandle> {
-      return std::make_unique<WorkerProcess>(&loop, spec, std::move(callbacks));
+    OrphanSweeper orphans(&loop);  // destroyed after the workers: kills and reaps what they left
+    auto spawner = [&loop, &orphans](const WorkerSpec& spec,
+                                     WorkerHandle::Callbacks callbacks) -> std::unique_ptr<WorkerHandle> {
+      auto worker = std::make_unique<WorkerProcess>(&loop, spec, std::move(callbacks));
+      orphans.addWorker(worker->pid());
+      return worker;
     };
     Supervisor supervisor(&loop, std::make_unique<rpc::Connection>(&loop, STDIN_FILENO, STDOUT_FILENO, rpc::FrameLimits{}),
                           spawner, std::move(options));

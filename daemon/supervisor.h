@@ -12,6 +12,7 @@
 
 #include <uv.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@ struct SupervisorOptions {
   std::string pythonVersion = "3";              // its version ("3.11.2")
   std::vector<protocol::Backend> backends{protocol::Backend::Asyncio};  // what sessions may use
   int spares = 1;  // warm workers kept ready for new sessions and restarts
+  std::uint64_t startTimeoutMs = 30000;  // how long a worker may take to start
 };
 
 class Supervisor {

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "core/engine.h"
+#include "daemon/confinement.h"
 #include "daemon/job_lane.h"
 #include "daemon/output_frames.h"
 #include "daemon/worker_io.h"
@@ -51,7 +52,12 @@ std::optional<Magic> openOutputPipes(const std::string& magicHex, std::array<int
 int runWorker(const WorkerOptions& options) {
   ::pthread_atfork(nullptr, nullptr, &closeLinksInChild);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Orphans of the session's processes (start_new_session=True and a parent that ended) stay
+  // in the session's tree: adopted here while it runs, by the supervisor (and killed) after.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   if (options.parentPid != 0 && ::getppid() != options.parentPid) return 0;  // the supervisor already died
+  if (const std::string why = confineWorker(options.parentPid); !why.empty())
+    spdlog::warn("the worker is not fully confined: {}", why);
 
   sigset_t block, previous;
   sigemptyset(&block);
@@ -65,6 +71,9 @@ int runWorker(const WorkerOptions& options) {
     spdlog::critical("no exec lane on fd {}: a worker is started by asyncoded itself", kWorkerLaneFd);
     return 2;
   }
+  // The links and the daemon's stderr are the worker's own: no process of user code inherits
+  // them (os.system, posix_spawn, subprocess with close_fds=False), only fds 0, 1 and 2.
+  for (const int fd : {kWorkerChannelFd, kWorkerLogFd, kWorkerLaneFd}) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   JobLaneImpl lane(kWorkerLaneFd);
   core::EngineConfig config;
   config.executable = options.executable;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 namespace asyncode::rpc {
 
@@ -30,6 +31,8 @@ FdStream::FdStream(uv_loop_t* loop, int fd) : fd_(fd), buffer_(new char[kBufferS
       throw std::runtime_error("file descriptor " + std::to_string(fd) + " is not usable");
   }
   if (stream_) stream_->data = this;
+  notify_ = UvHandle<uv_idle_t>(uv_idle_init, loop);
+  notify_->data = this;
 }
 
 FdStream::~FdStream() = default;  // the handles close themselves; due callbacks see no owner
@@ -144,8 +147,8 @@ void FdStream::write(std::string data) {
       }
       off += static_cast<std::size_t>(n);
     }
-    if (onWritten_) onWritten_();
-    return;
+    writtenDue_ = true;
+    return notifyLater();
   }
   struct Request {
     uv_write_t req;
@@ -179,7 +182,21 @@ void FdStream::write(std::string data) {
 void FdStream::failWrite(int status) {
   if (writeFailed_) return;
   writeFailed_ = true;
-  if (onWriteError_) onWriteError_(status);
+  writeErrorDue_ = status;
+  notifyLater();
+}
+
+void FdStream::notifyLater() { uv_idle_start(notify_.get(), &FdStream::onNotify); }
+
+void FdStream::onNotify(uv_idle_t* idle) {
+  uv_idle_stop(idle);
+  auto* self = static_cast<FdStream*>(idle->data);
+  if (!self) return;
+  if (const int status = std::exchange(self->writeErrorDue_, 0); status != 0) {
+    if (self->onWriteError_) self->onWriteError_(status);
+    return;
+  }
+  if (std::exchange(self->writtenDue_, false) && self->onWritten_) self->onWritten_();
 }
 
 }  // namespace asyncode::rpc

@@ -1,6 +1,8 @@
 // One file descriptor read and written through a libuv loop, whatever it is: a pipe, a
 // socket, a terminal, or a regular file (which libuv cannot poll: it is read a chunk per
-// loop turn and written synchronously, as writes to a file do not block).
+// loop turn and written synchronously, as writes to a file do not block). Its callbacks
+// never run inside the call that caused them: a file's onWritten, and any onWriteError,
+// come on a later turn of the loop, so code that writes may be called from those callbacks.
 #pragma once
 
 #include <uv.h>
@@ -46,6 +48,8 @@ class FdStream {
   static void onAlloc(uv_handle_t* h, std::size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
   static void onIdle(uv_idle_t* idle);
+  static void onNotify(uv_idle_t* idle);
+  void notifyLater();
   void readFileChunk();
   void startPolling();
   void stopPolling();
@@ -56,7 +60,8 @@ class FdStream {
   Kind kind_ = Kind::Stream;
   UvHandle<uv_pipe_t> pipe_;
   UvHandle<uv_tty_t> tty_;
-  UvHandle<uv_idle_t> idle_;  // file mode: one read per loop turn
+  UvHandle<uv_idle_t> idle_;    // file mode: one read per loop turn
+  UvHandle<uv_idle_t> notify_;  // runs onWritten / onWriteError on the next turn
   uv_stream_t* stream_ = nullptr;
   DataFn onData_;
   EndFn onEnd_;
@@ -66,6 +71,8 @@ class FdStream {
   bool paused_ = false;
   bool ended_ = false;
   bool writeFailed_ = false;
+  bool writtenDue_ = false;
+  int writeErrorDue_ = 0;
   std::size_t pending_ = 0;
   std::unique_ptr<char[]> buffer_;
   static constexpr std::size_t kBufferSize = 64 * 1024;
