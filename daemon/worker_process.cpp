@@ -48,7 +48,6 @@ CommandLine argvOf(const WorkerSpec& spec) {
   CommandLine c;
   c.strings = {spec.self,        "--worker", "--log-level", spec.logLevel, "--parent-pid", std::to_string(::getpid()),
                "--python-executable", spec.executable};
-  if (!spec.outputMagic.empty()) c.strings.insert(c.strings.end(), {"--output-magic", spec.outputMagic});
   c.finish();
   return c;
 }
@@ -81,11 +80,17 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
   auto [errRead, errWrite] = support::makePipe();
   auto [channel, childChannel] = support::makeSocketPair();
   auto [lane, childLane] = support::makeSocketPair();
-  spawn(loop, spec, {outWrite.get(), errWrite.get(), childChannel.get(), childLane.get()});
+  // The magic goes through a pipe (16 bytes: they fit, the write never blocks).
+  auto [magicRead, magicWrite] = support::makePipe();
+  if (::write(magicWrite.get(), spec.outputMagic.data(), spec.outputMagic.size()) < 0)
+    throw std::runtime_error(std::string("cannot start a worker: ") + std::strerror(errno));
+  magicWrite.reset();
+  spawn(loop, spec, {outWrite.get(), errWrite.get(), childChannel.get(), childLane.get(), magicRead.get()});
   // The child has its ends; from here on the libuv handles own ours (closing one closes its fd).
   out_ = std::make_unique<rpc::FdStream>(loop, outRead.release());
   err_ = std::make_unique<rpc::FdStream>(loop, errRead.release());
-  const rpc::FrameLimits limits{std::size_t{1} << 30, 8192};
+  // The client's limits: a worker's message is no bigger than a client's (issue 12).
+  const rpc::FrameLimits limits{};
   const int channelFd = channel.release();
   control_ = std::make_unique<rpc::Peer>(loop, channelFd, channelFd, limits);
   const int laneFd = lane.release();
@@ -98,20 +103,21 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
 void WorkerProcess::spawn(uv_loop_t* loop, const WorkerSpec& spec, const ChildFds& fds) {
   CommandLine argv = argvOf(spec);
   CommandLine envp = envOf(spec);
-  uv_stdio_container_t stdio[6];
+  uv_stdio_container_t stdio[7];
   stdio[0].flags = UV_IGNORE;  // /dev/null: input() goes through the protocol
   inherit(stdio[1], fds.out);
   inherit(stdio[2], fds.err);
   inherit(stdio[kWorkerChannelFd], fds.channel);
   inherit(stdio[kWorkerLogFd], STDERR_FILENO);
   inherit(stdio[kWorkerLaneFd], fds.lane);
+  inherit(stdio[kWorkerMagicFd], fds.magic);
 
   uv_process_options_t options{};
   options.exit_cb = &WorkerProcess::onProcessExit;
   options.file = spec.self.c_str();
   options.args = argv.get();
   options.env = envp.get();
-  options.stdio_count = 6;
+  options.stdio_count = 7;
   options.stdio = stdio;
   options.flags = UV_PROCESS_DETACHED;  // a process group of its own: kill(-pid) reaches its children
 
