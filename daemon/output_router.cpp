@@ -99,12 +99,12 @@ void OutputRouter::resume(Worker& w) {
   if (!it->second.held && !outputPaused_) w.handle->resumeOutput();
 }
 
-// Before an exec's answer (its fd-level output first) and after a death: what the pipes hold
-// now, bounded, and nothing while the client is not reading (the answer waits for nobody).
+// Before an exec's answer (its output first) and after a death: what the pipes hold now, no
+// more (see WorkerProcess::drainOutput), at most kDrainLimit.
 void OutputRouter::drain(Worker& w) {
   Pipes& pipes = pipesOf(w);
   if (pipes.broken) return;
-  if (!outputPaused_) w.handle->drainOutput(kDrainLimit);
+  w.handle->drainOutput(kDrainLimit);
   if (pipes.held) return;
   for (const Stream stream : {Stream::Stdout, Stream::Stderr})
     pipes.demux[index(stream)].flush([&](std::string_view text) { onPlainOutput(w, stream, text); });

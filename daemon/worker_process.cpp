@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -158,12 +159,18 @@ void WorkerProcess::signal(int sig) {
   if (::kill(-pid_, sig) != 0) ::kill(pid_, sig);
 }
 
+// What the pipes hold at this moment (FIONREAD), no more: an exec's output is in them before
+// its answer is sent, and a child that goes on writing (`cat /dev/zero`) cannot make a drain
+// longer than one pipe's capacity (issue 12).
 void WorkerProcess::drainOutput(std::size_t maxBytes) {
   char buf[65536];
   std::size_t read = 0;
   for (auto [fd, stream] : {std::pair{out_->fd(), protocol::Stream::Stdout}, std::pair{err_->fd(), protocol::Stream::Stderr}}) {
-    while (read < maxBytes) {  // a child that goes on writing cannot keep this loop going
-      const ssize_t n = ::read(fd, buf, std::min(sizeof buf, maxBytes - read));
+    int available = 0;
+    if (::ioctl(fd, FIONREAD, &available) != 0 || available <= 0) continue;
+    const std::size_t limit = std::min(maxBytes, read + static_cast<std::size_t>(available));
+    while (read < limit) {
+      const ssize_t n = ::read(fd, buf, std::min(sizeof buf, limit - read));
       if (n > 0) {
         read += static_cast<std::size_t>(n);
         callbacks_.onOutput(stream, std::string_view(buf, static_cast<std::size_t>(n)));
