@@ -140,3 +140,30 @@ def test_an_input_request_is_withdrawn_before_the_exec_that_asked_is_answered(sp
         cancel = d.position(lambda m: m.get("method") == "$/cancelRequest" and m["params"]["id"] == req["id"])
         answer = d.position(lambda m: m.get("id") == rid and "result" in m)
         assert cancel is not None and cancel < answer
+
+
+def test_ipython_display_functions_become_the_sessions_when_ipython_is_imported(daemon, tmp_path):
+    # A stand-in IPython with the modules and names of IPython 8 (the real one is not needed).
+    core = tmp_path / "IPython" / "core"
+    core.mkdir(parents=True)
+    (tmp_path / "IPython" / "__init__.py").write_text("")
+    (core / "__init__.py").write_text("")
+    (core / "display_functions.py").write_text(
+        "def display(*objs, **kw):\n    print('IPython without a kernel')\n"
+        "def update_display(obj, *, display_id, **kw):\n    print('IPython without a kernel')\n"
+        "def clear_output(wait=False):\n    print('IPython without a kernel')\n"
+        "class DisplayHandle:\n    pass\n")
+    (tmp_path / "IPython" / "display.py").write_text(
+        "from IPython.core.display_functions import display, update_display, clear_output, DisplayHandle\n")
+    daemon.exec("import sys\nsys.path.insert(0, %r)" % str(tmp_path))
+    r = daemon.exec("from IPython.display import display, update_display, clear_output\n"
+                    "h = display('x', display_id=True)\nh.update('y')\nupdate_display('z', display_id=h.display_id)\n"
+                    "clear_output(wait=True)")
+    assert r["status"] == "ok", r
+    rid = daemon.last_exec_id
+    assert daemon.outputs(rid) == ""
+    shown = by_request(daemon, "display", rid)
+    assert [p["data"]["text/plain"] for p in shown] == ["'x'", "'y'", "'z'"]
+    assert [p.get("update", False) for p in shown] == [False, True, True]
+    assert len({p["displayId"] for p in shown}) == 1
+    assert by_request(daemon, "clearOutput", rid)[0]["wait"] is True
