@@ -90,8 +90,11 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
   // The child has its ends; from here on the libuv handles own ours (closing one closes its fd).
   out_ = std::make_unique<rpc::FdStream>(loop, outRead.release());
   err_ = std::make_unique<rpc::FdStream>(loop, errRead.release());
-  // The client's limits: a worker's message is no bigger than a client's (issue 12).
-  const rpc::FrameLimits limits{};
+  // The client's limits: a worker's message is no bigger than a client's (issue 12), and a
+  // frame it begins arrives whole (its I/O thread writes frames at once): junk that user code
+  // writes to a link cannot hold the link's later answers for more than 2 s.
+  rpc::FrameLimits limits{};
+  limits.stallMs = 2000;
   const int channelFd = channel.release();
   control_ = std::make_unique<rpc::Peer>(loop, channelFd, channelFd, limits);
   const int laneFd = lane.release();
