@@ -263,6 +263,8 @@ std::optional<InterruptReason> Engine::interruptReason(std::uint64_t seq) const 
 
 void Engine::execStarted(std::uint64_t seq, std::optional<int> count) {
   if (forked_) return;
+  // In the output's order: the supervisor says execStart before anything the exec writes.
+  outbox_.push(ExecStartEvent{std::make_shared<const Owner>(Owner{std::to_string(seq), count}), 0});
   bool announce = false;
   {
     std::lock_guard lock(mu_);

@@ -189,12 +189,50 @@ PyObject* makeOwner(PyObject*, PyObject* args) {
   return capsule.release();
 }
 
-PyObject* display(PyObject* module, PyObject* items) {
+// display(items, display_id, update, metadata_json)
+PyObject* display(PyObject* module, PyObject* args) {
+  PyObject *items = nullptr, *displayId = Py_None, *metadata = Py_None;
+  int update = 0;
+  if (!PyArg_ParseTuple(args, "O|OpO", &items, &displayId, &update, &metadata)) return nullptr;
   DisplayEvent event;
   if (!bundleOf(items, event.data)) return nullptr;
+  if (displayId != Py_None) {
+    std::string id;
+    if (!PyUnicode_Check(displayId) || !utf8Of(displayId, id)) {
+      PyErr_SetString(PyExc_TypeError, "display_id must be a str");
+      return nullptr;
+    }
+    event.displayId = std::move(id);
+  }
+  event.update = update != 0;
+  if (metadata != Py_None && (!PyUnicode_Check(metadata) || !utf8Of(metadata, event.metadata))) return nullptr;
   ModuleState* st = stateOf(module);
   event.owner = currentOwner(st);
   if (st->engine->forked()) Py_RETURN_NONE;  // nobody to show it to
+  st->engine->outbox().push(std::move(event));
+  Py_RETURN_NONE;
+}
+
+PyObject* clearOutput(PyObject* module, PyObject* wait) {
+  ModuleState* st = stateOf(module);
+  if (st->engine->forked()) Py_RETURN_NONE;
+  st->engine->outbox().push(ClearOutputEvent{currentOwner(st), PyObject_IsTrue(wait) == 1, 0});
+  Py_RETURN_NONE;
+}
+
+// task_error(owner or None, error_info): None takes the current context's owner.
+PyObject* taskError(PyObject* module, PyObject* args) {
+  PyObject *owner = nullptr, *info = nullptr;
+  if (!PyArg_ParseTuple(args, "OO", &owner, &info)) return nullptr;
+  ModuleState* st = stateOf(module);
+  TaskErrorEvent event;
+  if (!errorOf(info, event.error)) return nullptr;
+  if (owner != Py_None && PyCapsule_IsValid(owner, kOwnerCapsule)) {
+    event.owner = *static_cast<OwnerPtr*>(PyCapsule_GetPointer(owner, kOwnerCapsule));
+  } else {
+    event.owner = currentOwner(st);
+  }
+  if (st->engine->forked()) Py_RETURN_NONE;
   st->engine->outbox().push(std::move(event));
   Py_RETURN_NONE;
 }
@@ -234,7 +272,9 @@ PyMethodDef methods[] = {
     {"make_writer", makeWriter, METH_O, "A write() builtin for fd 1 or 2."},
     {"flush_fds", flushFds, METH_NOARGS, "Flush C stdio, and wait until Python output so far is delivered."},
     {"make_owner", makeOwner, METH_VARARGS, "An owner token (request tag, exec count) for output."},
-    {"display", display, METH_O, "Send a display of [(mime, data, is_json)]."},
+    {"display", display, METH_VARARGS, "Send a display: display([(mime, data, is_json)], display_id, update, metadata_json)."},
+    {"clear_output", clearOutput, METH_O, "Send clearOutput: clear_output(wait)."},
+    {"task_error", taskError, METH_VARARGS, "Send taskError: task_error(owner or None, error_info)."},
     {"input", readInput, METH_VARARGS, "Ask the client for a line: input(prompt, password)."},
     {"take_job", takeJob, METH_NOARGS, "The next job, or None."},
     {"has_jobs", hasJobs, METH_NOARGS, "Whether a job is queued."},

@@ -47,7 +47,12 @@ void Outbox::push(OutEvent event) {
   {
     std::lock_guard lock(mu_);
     needed = !std::exchange(readerAwake_, true);
-    if (auto* d = std::get_if<DisplayEvent>(&event)) d->seq = ++appended_;
+    // What travels in the output frames counts for flush(), as output does.
+    std::visit(
+        [this](auto& e) {
+          if constexpr (requires { e.seq; }) e.seq = ++appended_;
+        },
+        event);
     events_.push_back(std::move(event));
   }
   wake(needed);

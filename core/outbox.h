@@ -32,6 +32,23 @@ struct OutputEvent {
 struct DisplayEvent {
   OwnerPtr owner;
   MimeBundle data;
+  std::optional<std::string> displayId;  // display(obj, display_id=...)
+  bool update = false;                   // update_display(): replaces the display named displayId
+  std::string metadata;                  // JSON text of an object, or empty
+  std::uint64_t seq = 0;
+};
+struct ClearOutputEvent {  // clear_output(wait)
+  OwnerPtr owner;
+  bool wait = false;
+  std::uint64_t seq = 0;
+};
+struct ExecStartEvent {  // an exec left the queue: in order with what it writes
+  OwnerPtr owner;
+  std::uint64_t seq = 0;
+};
+struct TaskErrorEvent {  // an exception escaped a task that an exec started
+  OwnerPtr owner;
+  ErrorInfo error;
   std::uint64_t seq = 0;
 };
 struct InputRequestEvent {
@@ -46,7 +63,8 @@ struct InputCancelledEvent {  // the input() call stopped waiting (interrupted)
 struct ReadyEvent {  // the engine has started and takes jobs
   std::vector<std::string> backends;  // event-loop libraries importable here
 };
-using OutEvent = std::variant<OutputEvent, DisplayEvent, InputRequestEvent, InputCancelledEvent, ReadyEvent>;
+using OutEvent = std::variant<OutputEvent, DisplayEvent, ClearOutputEvent, ExecStartEvent, TaskErrorEvent,
+                               InputRequestEvent, InputCancelledEvent, ReadyEvent>;
 
 class Outbox {
  public:

@@ -53,7 +53,7 @@ struct ErrorInfo {
 };
 
 // ---- exec ---------------------------------------------------------------------------
-// Whom output belongs to: the daemon's tag for an exec (its request id, as JSON text) and
+// Whom output belongs to: the daemon's tag for an exec (its seq, as decimal text) and
 // the exec's count. Shared by every chunk that exec (and the tasks it started) writes.
 struct Owner {
   std::string tag;

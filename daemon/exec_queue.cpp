@@ -49,6 +49,7 @@ void ExecQueue::push(std::uint64_t seq, const protocol::ExecParams& params, rpc:
                            std::to_string(kMaxQueuedCodeBytes >> 20) + " MiB: wait for answers, then send it again");
   auto e = std::make_unique<Entry>(std::move(reply));
   e->params = link::ExecParams{static_cast<std::int64_t>(seq), e->reply.id(), params};
+  owners_[e->params.seq] = Owner{e->reply.id(), std::nullopt, params.tag};
   Entry& entry = *e;
   execs_.push_back(std::move(e));
   if (host_.worker()) send(entry);
@@ -85,6 +86,7 @@ void ExecQueue::onAnswer(WorkerId from, std::uint64_t seq, rpc::Answer<link::Exe
     return host_.queueChanged();
   }
   host_.drain(*w);  // fd-level output of this exec comes before its answer
+  host_.beforeAnswer(*w, seq);
   if (a) {
     answer(*e, std::move(a.value).value());
   } else {
@@ -92,13 +94,25 @@ void ExecQueue::onAnswer(WorkerId from, std::uint64_t seq, rpc::Answer<link::Exe
     resolveInterrupts(*e, InterruptHow::Cancelled);
   }
   remove(seq);
+  // Owners of answered execs are forgotten beyond kOwnersKept (those of queued ones never).
+  while (owners_.size() > kOwnersKept && owners_.begin()->first <= static_cast<std::int64_t>(seq))
+    owners_.erase(owners_.begin());
   host_.queueChanged();
+  host_.afterAnswer(*w);
 }
 
 void ExecQueue::answer(Entry& e, link::ExecResult result) {
   lastExecCount_ = result.result.execCount;
-  e.reply(result.result);
+  answerWith(e, std::move(result.result));
   resolveInterrupts(e, result.interruptedHow);
+}
+
+// Every answer carries the exec's tag (revision 1); the owner record learns its count.
+void ExecQueue::answerWith(Entry& e, ExecResult result) {
+  result.tag = e.params.params.tag;
+  if (auto it = owners_.find(e.params.seq); it != owners_.end() && !e.params.params.silent)
+    it->second.execCount = result.execCount;
+  e.reply(result);
 }
 
 // Waiting interrupts learn how the exec ended; nullopt: not by an interrupt.
@@ -113,7 +127,7 @@ void ExecQueue::answerDied(Entry& e, const std::string& why) {
                             : *e.reason == link::InterruptReason::Timeout ? ExecStatus::Timeout
                                                                           : ExecStatus::Interrupted;
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - e.startedAt).count();
-  e.reply(ExecResult{countOf(e), status, std::nullopt, errorInfo("WorkerDied", why), ms, false});
+  answerWith(e, ExecResult{countOf(e), status, std::nullopt, errorInfo("WorkerDied", why), ms, false});
   resolveInterrupts(e, InterruptHow::Restarted);
 }
 
@@ -129,6 +143,22 @@ void ExecQueue::started(WorkerId from, const link::ExecStartedParams& p) {
   });
 }
 
+bool ExecQueue::startFrame(WorkerId from, const link::ExecStartParams& p) {
+  std::size_t i = 0;
+  while (i < execs_.size() && execs_[i]->params.seq != p.seq) ++i;
+  if (i == execs_.size() || execs_[i]->sentTo != from) return true;  // not one of ours: nothing to say
+  for (std::size_t j = 0; j < i; ++j)
+    if (execs_[j]->reply.pending()) return false;  // its answer first
+  Entry& e = *execs_[i];
+  if (!e.params.params.silent && p.execCount) e.execCount = *p.execCount;
+  const std::optional<std::int64_t> count = e.params.params.silent ? std::nullopt : std::optional(countOf(e));
+  if (auto it = owners_.find(p.seq); it != owners_.end()) it->second.execCount = count;
+  if (host_.client().canWrite())
+    host_.client().notify(protocol::methods::execStart,
+                          protocol::ExecStartParams{session_, e.reply.id(), count, e.params.params.tag});
+  return true;
+}
+
 void ExecQueue::interrupt(std::int64_t graceMs, rpc::Reply<InterruptResult> reply) {
   // The running exec: the oldest not answered (one cancelled while queued is answered).
   const auto running = std::find_if(execs_.begin(), execs_.end(), [](const auto& e) { return e->reply.pending(); });
@@ -140,8 +170,8 @@ void ExecQueue::interrupt(std::int64_t graceMs, rpc::Reply<InterruptResult> repl
   }
   // Its worker is still starting: it never ran.
   e.reason = link::InterruptReason::Interrupt;
-  e.reply(ExecResult{lastExecCount_, ExecStatus::Interrupted, std::nullopt,
-                     errorInfo("KeyboardInterrupt", "interrupted before it started"), 0.0, false});
+  answerWith(e, ExecResult{lastExecCount_, ExecStatus::Interrupted, std::nullopt,
+                           errorInfo("KeyboardInterrupt", "interrupted before it started"), 0.0, false});
   resolveInterrupts(e, InterruptHow::Cancelled);
   execs_.erase(running);
   reply(InterruptResult{true, InterruptHow::Cancelled});
@@ -230,7 +260,13 @@ void ExecQueue::cancelAll(const std::string& why) {
 std::optional<ExecQueue::Owner> ExecQueue::fdOwner(WorkerId w) const {
   if (execs_.empty() || execs_.front()->sentTo != w) return std::nullopt;
   const Entry& e = *execs_.front();
-  return Owner{e.params.requestId, countOf(e)};
+  return Owner{e.params.requestId, countOf(e), e.params.params.tag};
+}
+
+std::optional<ExecQueue::Owner> ExecQueue::ownerOf(std::int64_t seq) const {
+  const auto it = owners_.find(seq);
+  if (it == owners_.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace asyncode::daemon

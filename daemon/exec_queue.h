@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,16 +42,23 @@ class ExecQueue {
     virtual void kill(Worker& w) = 0;
     // The client's link: an exec's answer goes out in one write with the output before it.
     virtual rpc::Peer& client() = 0;
+    // Exec `seq` of worker `w` is about to be answered: its input requests are withdrawn first.
+    virtual void beforeAnswer(Worker& w, std::uint64_t seq) = 0;
+    // An exec was answered: output held back behind the next one's start goes on.
+    virtual void afterAnswer(Worker& w) = 0;
 
    protected:
     ~Host() = default;
   };
 
-  // Who owns what a worker wrote at the file-descriptor level now.
+  // Who owns a piece of output: the exec's request id, count and tag (revision 1).
   struct Owner {
     rpc::Id requestId;
     std::optional<std::int64_t> execCount;
+    std::optional<std::string> tag;
   };
+  // The owners of this many execs are remembered (output of their tasks names them).
+  static constexpr std::size_t kOwnersKept = 4096;
 
   // The code of a session's execs not answered yet, in bytes: an exec past it is refused.
   static constexpr std::size_t kMaxQueuedCodeBytes = std::size_t{64} << 20;
@@ -70,6 +78,9 @@ class ExecQueue {
   void sendUnsent();
   // worker/execStarted: a timed exec began; its timeout runs from now.
   void started(WorkerId from, const protocol::link::ExecStartedParams& p);
+  // worker/execStart, in order with the output: execStart goes to the client, unless an exec
+  // before it is not answered yet (false: its output waits until then).
+  bool startFrame(WorkerId from, const protocol::link::ExecStartParams& p);
   // The worker died: the exec it ran is answered WorkerDied (status "interrupted" or "timeout"
   // when an interrupt or the timeout was under way); the others wait for the next worker.
   void workerDied(const std::string& why);
@@ -83,6 +94,8 @@ class ExecQueue {
   [[nodiscard]] bool empty() const { return execs_.empty(); }
   // The exec running on worker `w`, as the owner of its fd-level output.
   [[nodiscard]] std::optional<Owner> fdOwner(WorkerId w) const;
+  // The exec with this seq, when it is one of this session's (a worker's word is not trusted).
+  [[nodiscard]] std::optional<Owner> ownerOf(std::int64_t seq) const;
   // A new worker counts its execs from 1.
   void resetCount() { lastExecCount_ = 0; }
   [[nodiscard]] std::int64_t lastExecCount() const { return lastExecCount_; }
@@ -113,10 +126,13 @@ class ExecQueue {
   Entry* find(std::uint64_t seq);
   void remove(std::uint64_t seq);
 
+  void answerWith(Entry& e, protocol::ExecResult result);
+
   uv_loop_t* loop_;
   std::string session_;
   Host& host_;
   std::deque<std::unique_ptr<Entry>> execs_;
+  std::map<std::int64_t, Owner> owners_;  // by seq, the newest kOwnersKept
   std::int64_t lastExecCount_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // answers that come after it is gone
 };

@@ -4,7 +4,8 @@ namespace asyncode::daemon {
 
 namespace link = protocol::link;
 
-InputRelay::InputRelay(rpc::Peer& client, const ClientState& state) : client_(client), state_(state) {}
+InputRelay::InputRelay(rpc::Peer& client, const ClientState& state, OwnerOf ownerOf)
+    : client_(client), state_(state), ownerOf_(std::move(ownerOf)) {}
 
 void InputRelay::bind(Worker& w) {
   auto& d = w.handle->control().dispatcher();
@@ -21,14 +22,16 @@ void InputRelay::ask(Worker& w, const link::InputParams& p, rpc::Reply<protocol:
   if (w.session.empty()) return reply.error(rpc::ErrorCode::InternalError, "the session is closing");
   auto shared = std::make_shared<rpc::Reply<protocol::InputResult>>(std::move(reply));
   const rpc::Id linkId = shared->id();
-  const protocol::InputParams params{w.session, p.requestId, p.prompt, p.password};
+  const auto owner = p.seq ? ownerOf_(w, *p.seq) : std::nullopt;
+  protocol::InputParams params{w.session, owner ? owner->requestId : rpc::Json(nullptr), p.prompt, p.password};
+  if (owner) params.tag = owner->tag;
   const rpc::Id clientId = client_.call(protocol::methods::input, params,
                                         [this, shared, id = w.id, linkId](rpc::Answer<protocol::InputResult> a) {
                                           forget(id, linkId);
                                           if (a) return (*shared)(*a);
                                           shared->error(std::move(a.error));
                                         });
-  pending_.push_back(Pending{w.id, linkId, clientId, shared});
+  pending_.push_back(Pending{w.id, linkId, clientId, owner ? p.seq : std::nullopt, shared});
 }
 
 void InputRelay::forget(WorkerId id, const rpc::Id& linkId) {
@@ -39,12 +42,24 @@ void InputRelay::forget(WorkerId id, const rpc::Id& linkId) {
 void InputRelay::withdrawn(WorkerId id, const protocol::CancelRequestParams& p) {
   for (auto it = pending_.begin(); it != pending_.end(); ++it) {
     if (it->worker != id || it->linkId != p.id) continue;
-    client_.forget(it->clientId);
-    client_.notify(protocol::methods::cancelRequest, protocol::CancelRequestParams{it->clientId});
-    it->reply->error(rpc::ErrorCode::RequestCancelled, "input() was interrupted");
+    withdraw(*it, "input() was interrupted");
     pending_.erase(it);
     return;
   }
+}
+
+void InputRelay::withdraw(const Pending& p, const char* why) {
+  client_.forget(p.clientId);
+  if (client_.canWrite()) client_.notify(protocol::methods::cancelRequest, protocol::CancelRequestParams{p.clientId});
+  p.reply->error(rpc::ErrorCode::RequestCancelled, why);
+}
+
+void InputRelay::execEnding(WorkerId id, std::uint64_t seq) {
+  std::erase_if(pending_, [&](const Pending& p) {
+    if (p.worker != id || !p.seq || static_cast<std::uint64_t>(*p.seq) != seq) return false;
+    withdraw(p, "the exec that asked has ended");
+    return true;
+  });
 }
 
 void InputRelay::workerGone(WorkerId id) {

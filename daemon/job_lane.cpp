@@ -44,7 +44,7 @@ void JobLaneImpl::onExec(const link::ExecParams& p, rpc::Reply<link::ExecResult>
   job.exec.mode = toCore(p.params.mode);
   job.exec.filename = p.params.filename;
   job.exec.silent = p.params.silent;
-  job.exec.ownerTag = rpc::dumpJson(p.requestId);
+  job.exec.ownerTag = std::to_string(p.seq);  // output names its exec by seq; the supervisor knows the rest
   job.exec.announceStart = p.params.timeoutMs.has_value();  // the supervisor times it from its start
   execs_.emplace(job.seq, std::move(reply));
   out_->push_back(std::move(job));

@@ -48,7 +48,6 @@ struct Args {
   std::uint64_t startTimeoutMs = 30000;
   int parentPid = 0;
   std::optional<std::string> pythonExecutable;
-  std::string outputMagic;
   std::string error;
 };
 
@@ -88,8 +87,6 @@ Args parse(int argc, char** argv) {
       a.parentPid = std::atoi(v3->c_str());
     } else if (auto v4 = value("--python-executable")) {
       a.pythonExecutable = *v4;
-    } else if (auto v5 = value("--output-magic")) {
-      a.outputMagic = *v5;
     } else if (a.error.empty()) {
       a.error = "unknown option: " + std::string(arg);
     }
@@ -146,7 +143,6 @@ int main(int argc, char** argv) {
     WorkerOptions options;
     options.parentPid = args.parentPid;
     if (args.pythonExecutable) options.executable = *args.pythonExecutable;
-    options.outputMagic = args.outputMagic;
     return runWorker(options);
   }
 

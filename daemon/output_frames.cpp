@@ -58,15 +58,15 @@ bool magicFromHex(std::string_view hex, Magic& out) {
 void encodeFrames(const Magic& magic, char kind, std::string_view owner, std::string_view payload,
                   std::vector<std::string>& out) {
   const std::size_t room = kMaxFrame - kFrameHeaderSize - owner.size();
-  const bool display = kind == 'd' || kind == 'D';
+  const bool message = kind == kMessagePart || kind == kMessageLast;
   do {
-    std::size_t n = display ? std::min(room, payload.size()) : support::utf8Prefix(payload, room);
+    std::size_t n = message ? std::min(room, payload.size()) : support::utf8Prefix(payload, room);
     if (n == 0) n = std::min(room, payload.size());  // not UTF-8: cut anyway, never stall
     const bool last = n == payload.size();
     std::string frame;
     frame.reserve(kFrameHeaderSize + owner.size() + n);
     frame.append(magic.data(), kMagicSize);
-    frame += display ? (last ? 'D' : 'd') : kind;
+    frame += message ? (last ? kMessageLast : kMessagePart) : kind;
     writeLE(frame, static_cast<std::uint32_t>(owner.size()), 2);
     writeLE(frame, static_cast<std::uint32_t>(n), 4);
     frame.append(owner);
@@ -76,7 +76,7 @@ void encodeFrames(const Magic& magic, char kind, std::string_view owner, std::st
   } while (!payload.empty());
 }
 
-void FrameDemuxer::feed(std::string_view data, const TextFn& onText, const FrameFn& onFrame) {
+void FrameDemuxer::feed(std::string_view data, const TextFn& onText, const StopFn& onFrame) {
   buffer_.append(data);
   std::string_view b(buffer_);
   const std::string_view magic(magic_.data(), kMagicSize);
@@ -116,7 +116,10 @@ void FrameDemuxer::feed(std::string_view data, const TextFn& onText, const Frame
       consumed += at;
       break;
     }
-    onFrame(kind, frame.substr(kFrameHeaderSize, ownerLen), frame.substr(kFrameHeaderSize + ownerLen, payloadLen));
+    if (!onFrame(kind, frame.substr(kFrameHeaderSize, ownerLen), frame.substr(kFrameHeaderSize + ownerLen, payloadLen))) {
+      consumed += at;
+      break;  // stopped: this frame is read again at the next feed
+    }
     consumed += at + total;
   }
   buffer_.erase(0, consumed);

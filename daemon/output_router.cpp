@@ -2,19 +2,48 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+
+#include "rpc/decode.h"
+
 namespace asyncode::daemon {
 
 namespace link = protocol::link;
 using protocol::Stream;
+using rpc::Json;
 
 namespace {
 
 std::size_t index(Stream s) { return s == Stream::Stdout ? 0 : 1; }
 
+// A MimeBundle as the client's schema has it: text/plain a string, every other value a
+// string except JSON types (application/json, application/*+json).
+bool validBundle(const Json& data) {
+  if (!data.is_object()) return false;
+  const auto plain = data.find("text/plain");
+  if (plain == data.end() || !plain->is_string()) return false;
+  for (const auto& [mime, value] : data.items()) {
+    const bool json = mime == "application/json" ||
+                      (mime.rfind("application/", 0) == 0 && mime.size() > 5 && mime.compare(mime.size() - 5, 5, "+json") == 0);
+    if (!json && !value.is_string()) return false;
+  }
+  return true;
+}
+
+// A frame's owner: empty (nobody's), or an exec's seq in decimal.
+bool parseOwner(std::string_view owner, std::optional<std::int64_t>& seq) {
+  if (owner.empty()) return true;
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(owner.data(), owner.data() + owner.size(), v);
+  if (ec != std::errc() || end != owner.data() + owner.size() || v < 1) return false;
+  seq = v;
+  return true;
+}
+
 }  // namespace
 
-OutputRouter::OutputRouter(rpc::Peer& client, WorkerPool& pool, const ClientState& state, OwnerOf ownerOf)
-    : client_(client), pool_(pool), state_(state), ownerOf_(std::move(ownerOf)) {}
+OutputRouter::OutputRouter(rpc::Peer& client, WorkerPool& pool, const ClientState& state, Hooks hooks)
+    : client_(client), pool_(pool), state_(state), hooks_(std::move(hooks)) {}
 
 OutputRouter::Pipes& OutputRouter::pipesOf(const Worker& w) {
   auto it = pipes_.find(w.id);
@@ -22,28 +51,61 @@ OutputRouter::Pipes& OutputRouter::pipesOf(const Worker& w) {
   return it->second;
 }
 
+bool OutputRouter::live(const Worker& w) const { return !w.retired && !w.session.empty() && state_.open(); }
+
+std::optional<ExecQueue::Owner> OutputRouter::ownerOf(const Worker& w, std::optional<std::int64_t> seq) {
+  return hooks_.ownerOf ? hooks_.ownerOf(w, seq) : std::nullopt;
+}
+
+// A worker without output pipes (run by hand) says the same things as notifications.
 void OutputRouter::bind(Worker& w) {
   auto& d = w.handle->control().dispatcher();
   d.bind(link::methods::output, [this, &w](const link::OutputParams& p) {
-    if (w.retired || w.session.empty() || !state_.open()) return;
-    sendOutput(protocol::OutputParams{w.session, p.requestId, p.execCount, p.stream, p.text});
+    if (!live(w)) return;
+    auto owner = p.seq ? ownerOf(w, p.seq) : std::nullopt;
+    sendOutput(w, owner, p.stream, support::toValidUtf8(p.text));
   });
-  d.bind(link::methods::display, [this, &w](const link::DisplayParams& p) {
-    if (w.retired || w.session.empty() || !state_.open()) return;
-    send(rpc::serializeNotification(protocol::methods::display.method,
-                                    rpc::Json(protocol::DisplayParams{w.session, p.requestId, p.execCount, p.data})));
+  d.bind(link::methods::display, [this, &w](const link::DisplayParams& p) { onDisplay(w, p); });
+  d.bind(link::methods::clearOutput, [this, &w](const link::ClearOutputParams& p) { onClearOutput(w, p); });
+  d.bind(link::methods::taskError, [this, &w](const link::TaskErrorParams& p) { onTaskError(w, p); });
+  d.bind(link::methods::workerExecStart, [this, &w](const link::ExecStartParams& p) {
+    if (hooks_.started) hooks_.started(w, p);
   });
 }
 
-void OutputRouter::onOutput(Worker& w, Stream stream, std::string_view bytes) {
-  pipesOf(w).demux[index(stream)].feed(
-      bytes, [&](std::string_view text) { onPlainOutput(w, stream, text); },
-      [&](char kind, std::string_view owner, std::string_view payload) { onFrame(w, stream, kind, owner, payload); });
-}
+void OutputRouter::onOutput(Worker& w, Stream stream, std::string_view bytes) { feed(w, stream, bytes); }
 
-void OutputRouter::drain(Worker& w) {
-  w.handle->drainOutput(kDrainLimit);
+void OutputRouter::feed(Worker& w, Stream stream, std::string_view bytes) {
   Pipes& pipes = pipesOf(w);
+  if (pipes.broken) return;
+  FrameDemuxer& demux = pipes.demux[index(stream)];
+  demux.feed(
+      bytes, [&](std::string_view text) { onPlainOutput(w, stream, text); },
+      [&](char kind, std::string_view owner, std::string_view payload) {
+        if (stream != Stream::Stdout) {  // the worker frames into fd 1 only: this is forged
+          breakLink(w, "a frame in the stderr pipe");
+          return false;
+        }
+        return onFrame(w, kind, owner, payload);
+      });
+  if (pipes.held && demux.buffered() > kMaxHeldOutput) w.handle->pauseOutput();
+}
+
+void OutputRouter::resume(Worker& w) {
+  auto it = pipes_.find(w.id);
+  if (it == pipes_.end() || !it->second.held) return;
+  it->second.held = false;
+  feed(w, Stream::Stdout, {});
+  if (!it->second.held && !outputPaused_) w.handle->resumeOutput();
+}
+
+// Before an exec's answer (its output first) and after a death: what the pipes hold now, no
+// more (see WorkerProcess::drainOutput), at most kDrainLimit.
+void OutputRouter::drain(Worker& w) {
+  Pipes& pipes = pipesOf(w);
+  if (pipes.broken) return;
+  w.handle->drainOutput(kDrainLimit);
+  if (pipes.held) return;
   for (const Stream stream : {Stream::Stdout, Stream::Stderr})
     pipes.demux[index(stream)].flush([&](std::string_view text) { onPlainOutput(w, stream, text); });
 }
@@ -54,43 +116,156 @@ void OutputRouter::drain(Worker& w) {
 void OutputRouter::onPlainOutput(Worker& w, Stream stream, std::string_view bytes) {
   std::string text = pipesOf(w).decoders[index(stream)].decode(bytes);
   if (text.empty()) return;
-  if (w.session.empty() || !state_.open()) {
+  if (!live(w)) {
     spdlog::debug("worker {} wrote {} bytes nobody owns", w.id, text.size());
     return;
   }
-  const auto owner = ownerOf_(w);
-  sendOutput(protocol::OutputParams{w.session, owner ? owner->requestId : rpc::Json(nullptr),
-                                    owner ? owner->execCount : std::nullopt, stream, std::move(text)});
+  sendOutput(w, ownerOf(w, std::nullopt), stream, std::move(text));
 }
 
-// Python-level output and displays, framed with their owner: `[requestId, execCount]`.
-void OutputRouter::onFrame(Worker& w, Stream stream, char kind, std::string_view owner, std::string_view payload) {
-  if (w.session.empty() || !state_.open() || w.retired) return;
-  rpc::Json requestId = nullptr;
-  std::optional<std::int64_t> execCount;
-  if (!owner.empty()) {
-    const auto o = rpc::parseJson(owner);
-    if (o && o->is_array() && o->size() == 2) {
-      requestId = (*o)[0];
-      if ((*o)[1].is_number_integer()) execCount = (*o)[1].get<std::int64_t>();
+// One frame of the fd 1 pipe. False: stop reading here (an exec's start waits for the answer
+// of the exec before it, or the worker broke the rules).
+bool OutputRouter::onFrame(Worker& w, char kind, std::string_view owner, std::string_view payload) {
+  Pipes& pipes = pipesOf(w);
+  if (kind == kStdoutText || kind == kStderrText) {
+    std::optional<std::int64_t> seq;
+    if (!parseOwner(owner, seq)) {
+      breakLink(w, "an output frame with a bad owner");
+      return false;
     }
+    if (live(w))
+      sendOutput(w, seq ? ownerOf(w, seq) : std::nullopt, kind == kStdoutText ? Stream::Stdout : Stream::Stderr,
+                 support::toValidUtf8(payload));
+    return true;
   }
-  if (kind == 'o') return sendOutput(protocol::OutputParams{w.session, std::move(requestId), execCount, stream,
-                                                            std::string(payload)});
-  if (kind != 'd' && kind != 'D') return;
-  std::string& parts = pipesOf(w).displayParts[index(stream)];
-  parts.append(payload);
-  if (kind == 'd') return;
-  auto data = rpc::parseJson(parts);
-  parts.clear();
-  if (!data) return;
-  send(rpc::serializeNotification(
-      protocol::methods::display.method,
-      rpc::Json(protocol::DisplayParams{w.session, std::move(requestId), execCount, std::move(*data)})));
+  if (kind == kMessagePart) {
+    if (pipes.message.size() + payload.size() > kMaxWorkerMessage) {
+      breakLink(w, "a message over " + std::to_string(kMaxWorkerMessage >> 20) + " MiB");
+      return false;
+    }
+    pipes.message.append(payload);
+    return true;
+  }
+  if (kind != kMessageLast) {
+    breakLink(w, std::string("a frame of unknown kind ") + std::to_string(static_cast<unsigned char>(kind)));
+    return false;
+  }
+  if (pipes.message.size() + payload.size() > kMaxWorkerMessage) {
+    breakLink(w, "a message over " + std::to_string(kMaxWorkerMessage >> 20) + " MiB");
+    return false;
+  }
+  std::string body = std::move(pipes.message);
+  pipes.message.clear();
+  body.append(payload);
+  if (onMessage(w, body)) return true;
+  if (!pipes.broken) {  // held: read again, whole, when resumed
+    body.resize(body.size() - payload.size());
+    pipes.message = std::move(body);
+  }
+  return false;
 }
 
-void OutputRouter::sendOutput(protocol::OutputParams params) {
-  send(rpc::serializeNotification(protocol::methods::output.method, rpc::Json(params)));
+// A JSON notification of the worker link from the frames: the client's parser (nesting bound)
+// and the link schema's structs, or the worker is broken.
+bool OutputRouter::onMessage(Worker& w, std::string_view body) {
+  auto parsed = rpc::parseMessage(body);
+  const auto* message = std::get_if<rpc::Message>(&parsed);
+  const auto* n = message ? std::get_if<rpc::Notification>(message) : nullptr;
+  if (!n) {
+    breakLink(w, "a frame that is not a JSON-RPC notification");
+    return false;
+  }
+  try {
+    if (n->method == link::methods::workerExecStart.method) {
+      link::ExecStartParams p{};
+      decode(n->params, p, "params");
+      if (hooks_.started && !hooks_.started(w, p)) {
+        pipesOf(w).held = true;
+        return false;
+      }
+    } else if (n->method == link::methods::display.method) {
+      link::DisplayParams p{};
+      decode(n->params, p, "params");
+      if (!validBundle(p.data)) throw rpc::DecodeError("params.data: not a MimeBundle");
+      onDisplay(w, p);
+    } else if (n->method == link::methods::clearOutput.method) {
+      link::ClearOutputParams p{};
+      decode(n->params, p, "params");
+      onClearOutput(w, p);
+    } else if (n->method == link::methods::taskError.method) {
+      link::TaskErrorParams p{};
+      decode(n->params, p, "params");
+      onTaskError(w, p);
+    } else {
+      throw rpc::DecodeError("method: " + n->method.substr(0, 64) + " does not travel in frames");
+    }
+  } catch (const std::exception& e) {
+    breakLink(w, std::string("a frame that breaks the link's schema (") + e.what() + ")");
+    return false;
+  }
+  return true;
+}
+
+void OutputRouter::breakLink(Worker& w, const std::string& why) {
+  Pipes& pipes = pipesOf(w);
+  if (pipes.broken) return;
+  pipes.broken = true;
+  pipes.message.clear();
+  if (hooks_.broken) hooks_.broken(w, why);
+}
+
+void OutputRouter::sendOutput(Worker& w, const std::optional<ExecQueue::Owner>& owner, Stream stream, std::string text) {
+  if (text.empty()) return;
+  protocol::OutputParams p{};
+  p.session = w.session;
+  p.requestId = owner ? owner->requestId : Json(nullptr);
+  p.execCount = owner ? owner->execCount : std::nullopt;
+  p.stream = stream;
+  p.text = std::move(text);
+  if (owner) p.tag = owner->tag;
+  p.seq = nextSeq(w);
+  send(rpc::serializeNotification(protocol::methods::output.method, Json(p)));
+}
+
+void OutputRouter::onDisplay(Worker& w, const link::DisplayParams& p) {
+  if (!live(w) || !validBundle(p.data)) return;
+  const auto owner = p.seq ? ownerOf(w, p.seq) : std::nullopt;
+  protocol::DisplayParams d{};
+  d.session = w.session;
+  d.requestId = owner ? owner->requestId : Json(nullptr);
+  d.execCount = owner ? owner->execCount : std::nullopt;
+  d.data = p.data;
+  if (owner) d.tag = owner->tag;
+  d.seq = nextSeq(w);
+  d.displayId = p.displayId;
+  d.update = p.update;
+  if (p.metadata && p.metadata->is_object()) d.metadata = p.metadata;
+  send(rpc::serializeNotification(protocol::methods::display.method, Json(d)));
+}
+
+void OutputRouter::onClearOutput(Worker& w, const link::ClearOutputParams& p) {
+  if (!live(w)) return;
+  const auto owner = p.seq ? ownerOf(w, p.seq) : std::nullopt;
+  protocol::ClearOutputParams c{};
+  c.session = w.session;
+  c.requestId = owner ? owner->requestId : Json(nullptr);
+  c.execCount = owner ? owner->execCount : std::nullopt;
+  c.wait = p.wait;
+  if (owner) c.tag = owner->tag;
+  c.seq = nextSeq(w);
+  send(rpc::serializeNotification(protocol::methods::clearOutput.method, Json(c)));
+}
+
+void OutputRouter::onTaskError(Worker& w, const link::TaskErrorParams& p) {
+  if (!live(w)) return;
+  const auto owner = p.seq ? ownerOf(w, p.seq) : std::nullopt;
+  protocol::TaskErrorParams t{};
+  t.session = w.session;
+  t.requestId = owner ? owner->requestId : Json(nullptr);
+  t.execCount = owner ? owner->execCount : std::nullopt;
+  t.error = p.error;
+  if (owner) t.tag = owner->tag;
+  send(rpc::serializeNotification(protocol::methods::taskError.method, Json(t)));
 }
 
 void OutputRouter::send(std::string_view body) {

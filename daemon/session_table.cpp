@@ -22,6 +22,12 @@ void Session::drain(Worker& w) { table_.drain_(w); }
 void Session::queueChanged() { table_.updateBusy(*this); }
 void Session::kill(Worker& w) { table_.pool_.kill(w); }
 rpc::Peer& Session::client() { return table_.client_; }
+void Session::beforeAnswer(Worker& w, std::uint64_t seq) {
+  if (table_.beforeAnswer_) table_.beforeAnswer_(w, seq);
+}
+void Session::afterAnswer(Worker& w) {
+  if (table_.afterAnswer_) table_.afterAnswer_(w);
+}
 
 SessionTable::SessionTable(uv_loop_t* loop, rpc::Peer& client, WorkerPool& pool, const ClientState& state, Drain drain,
                            std::vector<protocol::Backend> backends, std::string pythonVersion)

@@ -49,6 +49,8 @@ struct Session final : ExecQueue::Host {
   void queueChanged() override;
   void kill(Worker& w) override;
   rpc::Peer& client() override;
+  void beforeAnswer(Worker& w, std::uint64_t seq) override;
+  void afterAnswer(Worker& w) override;
 
  private:
   SessionTable& table_;
@@ -93,6 +95,11 @@ class SessionTable {
   void clear() { sessions_.clear(); }
   // How long a worker may take to start (from worker/configure to its answer).
   void setStartTimeout(std::uint64_t ms) { startTimeoutMs_ = ms; }
+  // Around each exec's answer: its input requests are withdrawn before; held output resumes after.
+  void setAnswerHooks(std::function<void(Worker&, std::uint64_t)> before, Drain after) {
+    beforeAnswer_ = std::move(before);
+    afterAnswer_ = std::move(after);
+  }
 
  private:
   friend struct Session;
@@ -113,6 +120,8 @@ class SessionTable {
   WorkerPool& pool_;
   const ClientState& state_;
   Drain drain_;
+  std::function<void(Worker&, std::uint64_t)> beforeAnswer_;
+  Drain afterAnswer_;
   std::vector<protocol::Backend> backends_;
   std::string pythonVersion_;
   std::map<std::string, std::shared_ptr<Session>> sessions_;

@@ -49,8 +49,8 @@ class Supervisor::Impl {
         client_(std::move(transport)),
         pool_(loop, std::move(spawner), PoolOptions{options_.self, options_.logLevel, options_.executable, options_.spares},
               state_, poolEvents()),
-        router_(client_, pool_, state_, [this](const Worker& w) { return ownerOf(w); }),
-        inputs_(client_, state_),
+        router_(client_, pool_, state_, routerHooks()),
+        inputs_(client_, state_, [this](const Worker& w, std::int64_t seq) { return ownerOf(w, seq); }),
         sessions_(loop, client_, pool_, state_, [this](Worker& w) { router_.drain(w); }, options_.backends,
                   options_.pythonVersion),
         shutdownTimer_(loop),
@@ -59,6 +59,8 @@ class Supervisor::Impl {
     sessions_.setStartTimeout(options_.startTimeoutMs);
     bindClient();
     bindMethods();
+    sessions_.setAnswerHooks([this](Worker& w, std::uint64_t seq) { inputs_.execEnding(w.id, seq); },
+                             [this](Worker& w) { router_.resume(w); });
   }
 
   void start() {
@@ -105,9 +107,28 @@ class Supervisor::Impl {
     };
   }
 
-  std::optional<ExecQueue::Owner> ownerOf(const Worker& w) {
+  // The exec with this seq in the worker's session (nullopt: the one running, for fd-level output).
+  std::optional<ExecQueue::Owner> ownerOf(const Worker& w, std::optional<std::int64_t> seq) {
     Session* s = w.session.empty() ? nullptr : sessions_.find(w.session);
-    return s ? s->execs.fdOwner(w.id) : std::nullopt;
+    if (!s) return std::nullopt;
+    return seq ? s->execs.ownerOf(*seq) : s->execs.fdOwner(w.id);
+  }
+
+  OutputRouter::Hooks routerHooks() {
+    return OutputRouter::Hooks{
+        [this](const Worker& w, std::optional<std::int64_t> seq) { return ownerOf(w, seq); },
+        [this](Worker& w, const link::ExecStartParams& p) {
+          Session* s = w.session.empty() ? nullptr : sessions_.find(w.session);
+          return s ? s->execs.startFrame(w.id, p) : true;
+        },
+        [this](Worker& w, const std::string& why) {
+          // Nothing a worker sends is trusted (issue 12): one that breaks the link's rules,
+          // whatever user code did to it, is restarted; its session sees a crash.
+          spdlog::warn("session {}: its worker (pid {}) broke the link's rules: {}; restarting it",
+                       w.session.empty() ? std::string("(none)") : w.session, w.handle->pid(), why);
+          pool_.kill(w);
+        },
+    };
   }
 
   void bindClient() {

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cerrno>
 #include <future>
 
@@ -23,12 +24,13 @@ constexpr std::uint64_t kEscalateMs = 100;
 // The outbox is read while less than this waits to be written to the supervisor.
 constexpr std::size_t kWriteHighWater = 256 * 1024;
 
-// The exec that owns a piece of output, as the wire names it.
-std::pair<Json, std::optional<std::int64_t>> ownerOf(const core::OwnerPtr& owner) {
-  if (!owner) return {nullptr, std::nullopt};
-  auto id = rpc::parseJson(owner->tag);
-  return {id ? std::move(*id) : Json(nullptr),
-          owner->execCount ? std::optional<std::int64_t>(*owner->execCount) : std::nullopt};
+// The exec that owns a piece of output, by the supervisor's seq for it (the owner's tag).
+std::optional<std::int64_t> seqOf(const core::OwnerPtr& owner) {
+  if (!owner) return std::nullopt;
+  std::int64_t seq = 0;
+  const auto [end, ec] = std::from_chars(owner->tag.data(), owner->tag.data() + owner->tag.size(), seq);
+  if (ec != std::errc() || seq < 1) return std::nullopt;
+  return seq;
 }
 
 }  // namespace
@@ -237,36 +239,64 @@ bool WorkerIo::writeFrames() {
   return true;
 }
 
-void WorkerIo::queueFrames(int pipe, char kind, const core::OwnerPtr& owner, std::string_view payload,
-                           std::uint64_t seq) {
-  std::string ownerJson;
-  if (owner) ownerJson = "[" + owner->tag + "," + (owner->execCount ? std::to_string(*owner->execCount) : "null") + "]";
+void WorkerIo::queueFrames(char kind, std::string_view owner, std::string_view payload, std::uint64_t seq) {
   std::vector<std::string> frames;
-  encodeFrames(*magic_, kind, ownerJson, payload, frames);
+  encodeFrames(*magic_, kind, owner, payload, frames);
   for (std::size_t i = 0; i < frames.size(); ++i)
-    frames_.push_back(PendingFrame{pipe, std::move(frames[i]), i + 1 == frames.size() ? seq : 0});
+    frames_.push_back(PendingFrame{0, std::move(frames[i]), i + 1 == frames.size() ? seq : 0});
 }
 
+bool WorkerIo::framed() const { return magic_ && pipeFds_[0] >= 0; }
+
+// A notification for the supervisor in order with the output: in the frames (as JSON that the
+// supervisor checks against the link's schema), or on the control link without pipes.
+template <class P>
+void WorkerIo::sendInOrder(const rpc::NotificationType<P>& method, const P& params, std::uint64_t seq) {
+  const std::string body = rpc::serializeNotification(method.method, Json(params));
+  if (framed()) return queueFrames(kMessagePart, {}, body, seq);
+  peer_->send(body);
+  if (seq) engine_.outbox().markDelivered(seq);
+}
+
+// Every frame goes into fd 1's pipe, stdout and stderr alike, so that the supervisor reads
+// them in the order they were written (revision 1's Order rule).
 void WorkerIo::onEvent(core::OutputEvent& e) {
-  const int pipe = e.stream == core::Stream::Stdout ? 0 : 1;
-  if (magic_ && pipeFds_[pipe] >= 0) return queueFrames(pipe, 'o', e.owner, e.text, e.seq);
-  auto [requestId, execCount] = ownerOf(e.owner);
-  peer_->notify(link::methods::output,
-                link::OutputParams{std::move(requestId), execCount,
-                                   pipe == 0 ? protocol::Stream::Stdout : protocol::Stream::Stderr, std::move(e.text)});
-  engine_.outbox().markDelivered(e.seq);
+  const bool out = e.stream == core::Stream::Stdout;
+  if (framed()) {
+    const auto seq = seqOf(e.owner);
+    return queueFrames(out ? kStdoutText : kStderrText, seq ? std::to_string(*seq) : std::string(), e.text, e.seq);
+  }
+  link::OutputParams p{seqOf(e.owner), out ? protocol::Stream::Stdout : protocol::Stream::Stderr, std::move(e.text)};
+  sendInOrder(link::methods::output, p, e.seq);
 }
 
 void WorkerIo::onEvent(core::DisplayEvent& e) {
-  if (magic_ && pipeFds_[0] >= 0) return queueFrames(0, 'd', e.owner, rpc::dumpJson(toProtocol(e.data)), e.seq);
-  auto [requestId, execCount] = ownerOf(e.owner);
-  peer_->notify(link::methods::display, link::DisplayParams{std::move(requestId), execCount, toProtocol(e.data)});
-  engine_.outbox().markDelivered(e.seq);
+  link::DisplayParams p{seqOf(e.owner), toProtocol(e.data), e.displayId, std::nullopt, std::nullopt};
+  if (e.update) p.update = true;
+  if (!e.metadata.empty())
+    if (auto m = rpc::parseJson(e.metadata); m && m->is_object()) p.metadata = std::move(*m);
+  sendInOrder(link::methods::display, p, e.seq);
+}
+
+void WorkerIo::onEvent(core::ClearOutputEvent& e) {
+  sendInOrder(link::methods::clearOutput, link::ClearOutputParams{seqOf(e.owner), e.wait}, e.seq);
+}
+
+void WorkerIo::onEvent(core::ExecStartEvent& e) {
+  const auto seq = seqOf(e.owner);
+  if (!seq) return engine_.outbox().markDelivered(e.seq);
+  link::ExecStartParams p{*seq, std::nullopt};
+  if (e.owner->execCount) p.execCount = *e.owner->execCount;
+  sendInOrder(link::methods::workerExecStart, p, e.seq);
+}
+
+void WorkerIo::onEvent(core::TaskErrorEvent& e) {
+  sendInOrder(link::methods::taskError, link::TaskErrorParams{seqOf(e.owner), toProtocol(e.error)}, e.seq);
 }
 
 void WorkerIo::onEvent(core::InputRequestEvent& e) {
   const std::uint64_t inputId = e.inputId;
-  const link::InputParams params{ownerOf(e.owner).first, e.prompt, e.password};  // the supervisor adds the session
+  const link::InputParams params{seqOf(e.owner), e.prompt, e.password};  // the supervisor adds the session
   inputs_[inputId] = peer_->call(link::methods::input, params, [this, inputId](rpc::Answer<protocol::InputResult> a) {
     inputs_.erase(inputId);
     engine_.answerInput(inputId, a ? std::optional<std::string>(a->value) : std::nullopt);

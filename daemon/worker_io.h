@@ -59,9 +59,15 @@ class WorkerIo {
   // What the engine says, in order (worker_io.cpp).
   void pump();
   bool writeFrames();
-  void queueFrames(int pipe, char kind, const core::OwnerPtr& owner, std::string_view payload, std::uint64_t seq);
+  void queueFrames(char kind, std::string_view owner, std::string_view payload, std::uint64_t seq);
+  [[nodiscard]] bool framed() const;
+  template <class P>
+  void sendInOrder(const rpc::NotificationType<P>& method, const P& params, std::uint64_t seq);
   void onEvent(core::OutputEvent& e);
   void onEvent(core::DisplayEvent& e);
+  void onEvent(core::ClearOutputEvent& e);
+  void onEvent(core::ExecStartEvent& e);
+  void onEvent(core::TaskErrorEvent& e);
   void onEvent(core::InputRequestEvent& e);
   void onEvent(core::InputCancelledEvent& e);
   void onEvent(core::ReadyEvent& e);

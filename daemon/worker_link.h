@@ -15,5 +15,8 @@ namespace asyncode::daemon {
 inline constexpr int kWorkerChannelFd = 3;  // the control link's socketpair end in a worker
 inline constexpr int kWorkerLogFd = 4;      // the daemon's stderr, for the worker's logs
 inline constexpr int kWorkerLaneFd = 5;     // the exec lane: jobs and their answers (main thread)
+// The output frames' magic (hex), on a pipe the worker reads and closes before user code runs:
+// not on its command line or in its environment, where any process of the user could read it.
+inline constexpr int kWorkerMagicFd = 6;
 
 }  // namespace asyncode::daemon

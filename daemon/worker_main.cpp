@@ -30,9 +30,24 @@ void closeLinksInChild() {
   ::close(kWorkerLaneFd);
 }
 
-// Python output shares fd 1 and 2 with C code and child processes, written through descriptors
-// of our own (non-blocking, which the user's fd 1 and 2 must not become). Without them (no
-// magic given, or /proc/self/fd cannot be opened) output goes as notifications.
+// The frames' magic, from the pipe the supervisor gave (kWorkerMagicFd), which is closed here.
+std::string readMagic() {
+  std::string hex;
+  if (::fcntl(kWorkerMagicFd, F_GETFD) < 0) return hex;
+  char buf[64];
+  while (hex.size() < kMagicSize * 2) {
+    const ssize_t n = ::read(kWorkerMagicFd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    hex.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(kWorkerMagicFd);
+  return hex;
+}
+
+// Python output shares fd 1 with C code and child processes, written through a descriptor of
+// our own (non-blocking, which the user's fd 1 must not become). Without it (no magic given,
+// or /proc/self/fd cannot be opened) output goes as notifications.
 std::optional<Magic> openOutputPipes(const std::string& magicHex, std::array<int, 2>& pipes) {
   Magic m{};
   if (magicHex.empty() || !magicFromHex(magicHex, m)) return std::nullopt;
@@ -65,7 +80,7 @@ int runWorker(const WorkerOptions& options) {
   pthread_sigmask(SIG_BLOCK, &block, &previous);  // threads started now inherit the block
 
   std::array<int, 2> pipes{-1, -1};
-  const std::optional<Magic> magic = openOutputPipes(options.outputMagic, pipes);
+  const std::optional<Magic> magic = openOutputPipes(readMagic(), pipes);
 
   if (::fcntl(kWorkerLaneFd, F_GETFD) < 0) {
     spdlog::critical("no exec lane on fd {}: a worker is started by asyncoded itself", kWorkerLaneFd);

@@ -11,7 +11,6 @@ namespace asyncode::daemon {
 struct WorkerOptions {
   std::string executable = "/usr/bin/python3";
   int parentPid = 0;  // the supervisor: the worker dies with it
-  std::string outputMagic;  // hex; output frames on fd 1/2 start with it (output_frames.h)
 };
 
 int runWorker(const WorkerOptions& options);

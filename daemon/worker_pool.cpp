@@ -52,8 +52,15 @@ void WorkerPool::bindLinks(Worker& w) {
   };
   for (rpc::Peer* link : {&w.handle->control(), &w.handle->lane()}) {
     link->setOnClosed(brokenLink);
-    link->setOnBadMessage([id, lane = link == &w.handle->lane()](const rpc::BadMessage& bad) {
-      spdlog::error("worker {} sent a bad message{}: {}", id, lane ? " on its exec lane" : "", bad.error.message);
+    // User code can write to the links' descriptors: a worker that sends what is not a
+    // message of its link is restarted (its pending requests are answered as it dies), so
+    // junk on a link never leaves a client's request unanswered (issue 12).
+    link->setOnBadMessage([this, id, lane = link == &w.handle->lane()](const rpc::BadMessage& bad) {
+      Worker* x = find(id);
+      spdlog::warn("session {}: its worker sent a bad message on its {}: {}; restarting it",
+                   x && !x->session.empty() ? x->session : std::string("(none)"), lane ? "exec lane" : "control link",
+                   bad.error.message);
+      if (x && x->handle->running()) kill(*x);
     });
   }
   w.handle->control().dispatcher().bind(link::methods::workerReady,

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,7 +49,6 @@ CommandLine argvOf(const WorkerSpec& spec) {
   CommandLine c;
   c.strings = {spec.self,        "--worker", "--log-level", spec.logLevel, "--parent-pid", std::to_string(::getpid()),
                "--python-executable", spec.executable};
-  if (!spec.outputMagic.empty()) c.strings.insert(c.strings.end(), {"--output-magic", spec.outputMagic});
   c.finish();
   return c;
 }
@@ -81,11 +81,20 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
   auto [errRead, errWrite] = support::makePipe();
   auto [channel, childChannel] = support::makeSocketPair();
   auto [lane, childLane] = support::makeSocketPair();
-  spawn(loop, spec, {outWrite.get(), errWrite.get(), childChannel.get(), childLane.get()});
+  // The magic goes through a pipe (16 bytes: they fit, the write never blocks).
+  auto [magicRead, magicWrite] = support::makePipe();
+  if (::write(magicWrite.get(), spec.outputMagic.data(), spec.outputMagic.size()) < 0)
+    throw std::runtime_error(std::string("cannot start a worker: ") + std::strerror(errno));
+  magicWrite.reset();
+  spawn(loop, spec, {outWrite.get(), errWrite.get(), childChannel.get(), childLane.get(), magicRead.get()});
   // The child has its ends; from here on the libuv handles own ours (closing one closes its fd).
   out_ = std::make_unique<rpc::FdStream>(loop, outRead.release());
   err_ = std::make_unique<rpc::FdStream>(loop, errRead.release());
-  const rpc::FrameLimits limits{std::size_t{1} << 30, 8192};
+  // The client's limits: a worker's message is no bigger than a client's (issue 12), and a
+  // frame it begins arrives whole (its I/O thread writes frames at once): junk that user code
+  // writes to a link cannot hold the link's later answers for more than 2 s.
+  rpc::FrameLimits limits{};
+  limits.stallMs = 2000;
   const int channelFd = channel.release();
   control_ = std::make_unique<rpc::Peer>(loop, channelFd, channelFd, limits);
   const int laneFd = lane.release();
@@ -98,20 +107,21 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
 void WorkerProcess::spawn(uv_loop_t* loop, const WorkerSpec& spec, const ChildFds& fds) {
   CommandLine argv = argvOf(spec);
   CommandLine envp = envOf(spec);
-  uv_stdio_container_t stdio[6];
+  uv_stdio_container_t stdio[7];
   stdio[0].flags = UV_IGNORE;  // /dev/null: input() goes through the protocol
   inherit(stdio[1], fds.out);
   inherit(stdio[2], fds.err);
   inherit(stdio[kWorkerChannelFd], fds.channel);
   inherit(stdio[kWorkerLogFd], STDERR_FILENO);
   inherit(stdio[kWorkerLaneFd], fds.lane);
+  inherit(stdio[kWorkerMagicFd], fds.magic);
 
   uv_process_options_t options{};
   options.exit_cb = &WorkerProcess::onProcessExit;
   options.file = spec.self.c_str();
   options.args = argv.get();
   options.env = envp.get();
-  options.stdio_count = 6;
+  options.stdio_count = 7;
   options.stdio = stdio;
   options.flags = UV_PROCESS_DETACHED;  // a process group of its own: kill(-pid) reaches its children
 
@@ -152,12 +162,18 @@ void WorkerProcess::signal(int sig) {
   if (::kill(-pid_, sig) != 0) ::kill(pid_, sig);
 }
 
+// What the pipes hold at this moment (FIONREAD), no more: an exec's output is in them before
+// its answer is sent, and a child that goes on writing (`cat /dev/zero`) cannot make a drain
+// longer than one pipe's capacity (issue 12).
 void WorkerProcess::drainOutput(std::size_t maxBytes) {
   char buf[65536];
   std::size_t read = 0;
   for (auto [fd, stream] : {std::pair{out_->fd(), protocol::Stream::Stdout}, std::pair{err_->fd(), protocol::Stream::Stderr}}) {
-    while (read < maxBytes) {  // a child that goes on writing cannot keep this loop going
-      const ssize_t n = ::read(fd, buf, std::min(sizeof buf, maxBytes - read));
+    int available = 0;
+    if (::ioctl(fd, FIONREAD, &available) != 0 || available <= 0) continue;
+    const std::size_t limit = std::min(maxBytes, read + static_cast<std::size_t>(available));
+    while (read < limit) {
+      const ssize_t n = ::read(fd, buf, std::min(sizeof buf, limit - read));
       if (n > 0) {
         read += static_cast<std::size_t>(n);
         callbacks_.onOutput(stream, std::string_view(buf, static_cast<std::size_t>(n)));

@@ -38,7 +38,7 @@ class WorkerProcess final : public WorkerHandle {
  private:
   // The child's ends of its pipes and links.
   struct ChildFds {
-    int out, err, channel, lane;
+    int out, err, channel, lane, magic;
   };
   void spawn(uv_loop_t* loop, const WorkerSpec& spec, const ChildFds& fds);
   static void onProcessExit(uv_process_t* p, int64_t status, int termSignal);

@@ -5,7 +5,7 @@
 namespace asyncode::rpc {
 
 Connection::Connection(uv_loop_t* loop, int inFd, int outFd, FrameLimits limits, Handlers handlers)
-    : decoder_(limits), handlers_(std::move(handlers)) {
+    : limits_(limits), decoder_(limits), stall_(loop), handlers_(std::move(handlers)) {
   inOwned_ = std::make_unique<FdStream>(loop, inFd);
   in_ = inOwned_.get();
   if (outFd == inFd) {
@@ -27,6 +27,20 @@ void Connection::onData(std::string_view data) {
       data,
       [this](std::string&& body) { handlers_.onBody(body); },
       [this](const FrameError& e) { handlers_.onFrameError(e); });
+  watchStall();
+}
+
+void Connection::watchStall() {
+  if (limits_.stallMs == 0 || closed_) return;
+  if (decoder_.idle() || paused_) return stall_.stop();
+  stall_.once(limits_.stallMs, [this] {
+    const std::size_t held = decoder_.buffered();
+    decoder_ = FrameDecoder(limits_);
+    if (handlers_.onFrameError)
+      handlers_.onFrameError(FrameError{FrameError::Kind::BadHeader,
+                                        "a frame stopped half-way (" + std::to_string(held) + " bytes of it held for " +
+                                            std::to_string(limits_.stallMs) + " ms)"});
+  });
 }
 
 void Connection::send(std::string_view body) { sendFramed(encodeFrame(body)); }

@@ -12,6 +12,7 @@
 #include "rpc/fd_stream.h"
 #include "rpc/framing.h"
 #include "rpc/jsonrpc.h"
+#include "rpc/timer.h"
 #include "rpc/transport.h"
 
 namespace asyncode::rpc {
@@ -41,21 +42,33 @@ class Connection final : public Transport {
   [[nodiscard]] std::size_t pendingBytes() const override { return out_->pendingBytes() + held_.size(); }
   void setOnWritten(std::function<void()> fn) override { out_->setOnWritten(std::move(fn)); }
 
-  void pauseReading() override { in_->pauseReading(); }
+  void pauseReading() override {
+    in_->pauseReading();
+    paused_ = true;
+    stall_.stop();  // no progress is expected while nothing is read
+  }
   void readAvailable() override { in_->readAvailable(); }
-  void resumeReading() override { in_->resumeReading(); }
+  void resumeReading() override {
+    in_->resumeReading();
+    paused_ = false;
+    watchStall();
+  }
   [[nodiscard]] bool closed() const override { return closed_; }
   [[nodiscard]] bool canWrite() const override { return !out_->writeFailed(); }
 
  private:
   void onData(std::string_view data);
+  void watchStall();
   void close(int status);
 
   std::unique_ptr<FdStream> inOwned_;
   std::unique_ptr<FdStream> outOwned_;
   FdStream* in_;
   FdStream* out_;
+  FrameLimits limits_;
   FrameDecoder decoder_;
+  Timer stall_;
+  bool paused_ = false;
   Handlers handlers_;
   int holds_ = 0;
   std::string held_;

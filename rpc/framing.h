@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -12,6 +13,10 @@ namespace asyncode::rpc {
 struct FrameLimits {
   std::size_t maxBody = std::size_t{64} << 20;  // a bigger frame is refused and skipped
   std::size_t maxHeader = 8192;                 // bytes of one header block
+  // A frame begun must go on arriving: after this long without a byte of it (while reading),
+  // it is dropped and reported (a BadHeader). 0: no bound. Links whose peer writes whole
+  // frames at once (a worker's) set it, so that a forged header cannot stall them.
+  std::uint64_t stallMs = 0;
 };
 
 // Why a frame could not be read. The decoder carries on with the next frame after each.

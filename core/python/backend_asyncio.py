@@ -5,6 +5,7 @@ loop is stopped (asyncio.run() works in them), or inside it with syncInLoop.
 """
 import asyncio
 import time
+import weakref
 
 import _asyncode_c as _c
 from _asyncode.backend import Backend
@@ -14,16 +15,52 @@ from _asyncode.backend import Backend
 _STARVE_SECONDS = 0.005
 
 
+# The exec that started each task (its owner): an exception that escapes the task is reported
+# as that exec's taskError, wherever the task is collected.
+_task_owners = weakref.WeakKeyDictionary()
+
+
+def _task_factory(loop, coro, context=None):
+    task = asyncio.Task(coro, loop=loop, context=context)
+    owner = context.get(_c.OWNER) if context is not None else _c.OWNER.get(None)
+    if owner is not None:
+        try:
+            _task_owners[task] = owner
+        except TypeError:
+            pass
+    return task
+
+
+def _on_loop_exception(loop, context):
+    """asyncio's "exception was never retrieved" (and the like): taskError for the exec that
+    started the task, then asyncio's own report on stderr."""
+    exc = context.get("exception")
+    task = context.get("future") or context.get("task")
+    if isinstance(exc, BaseException) and isinstance(task, asyncio.Future):
+        try:
+            from _asyncode import errors
+            _c.task_error(_task_owners.get(task), errors.error_info(exc))
+        except Exception:
+            pass
+    loop.default_exception_handler(context)
+
+
 class AsyncioBackend(Backend):
     name = "asyncio"
 
     def __init__(self, engine, sync_in_loop):
         super().__init__(engine)
         self.pumps_in_loop = sync_in_loop
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
-        self.loop.add_reader(_c.wake_fd(), self._on_wake)
+        self.loop = self._new_loop()
         self.last_turn = time.monotonic()
+
+    def _new_loop(self):
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        loop.add_reader(_c.wake_fd(), self._on_wake)
+        loop.set_task_factory(_task_factory)
+        loop.set_exception_handler(_on_loop_exception)
+        return loop
 
     # ---- running ----------------------------------------------------------------
     def wait(self):
@@ -79,9 +116,7 @@ class AsyncioBackend(Backend):
 
     def _usable_loop(self):
         if self.loop.is_closed():  # user code closed the session's loop: start a new one
-            self.loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self.loop)
-            self.loop.add_reader(_c.wake_fd(), self._on_wake)
+            self.loop = self._new_loop()
         return self.loop
 
     # ---- execs --------------------------------------------------------------------

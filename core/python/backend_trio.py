@@ -120,10 +120,14 @@ class SessionNursery:
 
 
 def _report(exc):
+    """A task of the session nursery failed: taskError for the exec that started it (the
+    task's context names it), and the traceback on stderr."""
     from _asyncode import errors
+    import _asyncode_c
     try:
-        sys.stderr.write("A task of the session's nursery failed (the others go on):\n"
-                         + errors.error_info(exc)["formatted"])
+        info = errors.error_info(exc)
+        _asyncode_c.task_error(None, info)
+        sys.stderr.write("A task of the session's nursery failed (the others go on):\n" + info["formatted"])
     except Exception:
         pass
 

@@ -139,18 +139,91 @@ def format_bundle(obj, include=None, exclude=None):
     return items
 
 
-def display(*objs, include=None, exclude=None, raw=False, **kwargs):
-    """Show each object in the client as a rich display (like IPython's display())."""
+def _metadata_json(metadata):
+    if not metadata:
+        return None
+    import json
+    try:
+        return json.dumps(metadata, default=repr)
+    except (TypeError, ValueError):
+        return None
+
+
+def _new_display_id():
+    import uuid
+    return uuid.uuid4().hex
+
+
+def _send(obj, include, exclude, raw, display_id, update, metadata):
     import _asyncode_c
+    if raw and isinstance(obj, dict):
+        items = []
+        for mime, data in obj.items():
+            enc = _encode(mime, data)
+            if enc is not None:
+                items.append((mime,) + enc)
+        if not any(m == "text/plain" for m, _, _ in items):
+            items.insert(0, ("text/plain", repr(obj), False))
+    else:
+        items = format_bundle(obj, include, exclude)
+    _asyncode_c.display(items, display_id, update, _metadata_json(metadata))
+
+
+def display(*objs, include=None, exclude=None, raw=False, metadata=None, display_id=None,
+            clear=False, transient=None, **kwargs):
+    """Show each object in the client as a rich display (like IPython's display()).
+    display_id=True names the display with a new id; with an id, a handle is returned whose
+    update(obj) replaces what it shows."""
+    if display_id is True:
+        display_id = _new_display_id()
+    elif display_id is not None:
+        display_id = str(display_id)
+    if clear:
+        clear_output(wait=True)
+    update = bool(kwargs.get("update", False))
     for obj in objs:
-        if raw and isinstance(obj, dict):
-            items = []
-            for mime, data in obj.items():
-                enc = _encode(mime, data)
-                if enc is not None:
-                    items.append((mime,) + enc)
-            if not any(m == "text/plain" for m, _, _ in items):
-                items.insert(0, ("text/plain", repr(obj), False))
-        else:
-            items = format_bundle(obj, include, exclude)
-        _asyncode_c.display(items)
+        _send(obj, include, exclude, raw, display_id, update, metadata)
+    if display_id is not None and not update:
+        return DisplayHandle(display_id)
+    return None
+
+
+def update_display(obj, *, display_id, **kwargs):
+    """Replace what the display named display_id shows (IPython's update_display)."""
+    kwargs["update"] = True
+    display(obj, display_id=display_id, **kwargs)
+
+
+def clear_output(wait=False):
+    """Clear the output of the running exec (with wait: when the next output comes)."""
+    import _asyncode_c
+    _asyncode_c.clear_output(bool(wait))
+
+
+class DisplayHandle:
+    """What display(obj, display_id=...) returns: display(), update()."""
+
+    def __init__(self, display_id=None):
+        self.display_id = _new_display_id() if display_id is None else str(display_id)
+
+    def __repr__(self):
+        return "<%s display_id=%s>" % (type(self).__name__, self.display_id)
+
+    def display(self, obj, **kwargs):
+        display(obj, display_id=self.display_id, **kwargs)
+
+    def update(self, obj, **kwargs):
+        update_display(obj, display_id=self.display_id, **kwargs)
+
+
+_IPYTHON_NAMES = ("display", "update_display", "clear_output", "DisplayHandle")
+
+
+def patch_ipython(module):
+    """IPython.display's functions (and the modules it takes them from) become these, so that
+    IPython code shows its displays in the session's client."""
+    ours = {"display": display, "update_display": update_display, "clear_output": clear_output,
+            "DisplayHandle": DisplayHandle}
+    for name in _IPYTHON_NAMES:
+        if hasattr(module, name):
+            setattr(module, name, ours[name])

@@ -74,9 +74,15 @@ class Engine:
         sys.stdout = sys.__stdout__ = streams.OutputStream(1, "<stdout>")
         sys.stderr = sys.__stderr__ = streams.OutputStream(2, "<stderr>")
         sys.stdin = sys.__stdin__ = streams.InputStream()
+        try:
+            streams.route_os_write(sys.stdout, sys.stderr)
+        except OSError:
+            pass  # fd 1 or 2 is closed: os.write stays as it is
         os.register_at_fork(after_in_child=streams.after_fork_in_child)
         sys.displayhook = self._displayhook
         builtins.display = _display.display
+        builtins.update_display = _display.update_display
+        builtins.clear_output = _display.clear_output
         builtins.input = _input
         _signal.signal(_signal.SIGINT, self._on_sigint)
         original = warnings._showwarnmsg
@@ -87,7 +93,11 @@ class Engine:
         warnings._showwarnmsg = showwarnmsg
         from _asyncode import hooks
         hooks.install({"asyncio": self._on_asyncio_imported, "getpass": _patch_getpass,
-                       "linecache": _register_sources})
+                       "linecache": _register_sources,
+                       "IPython.core.display_functions": _display.patch_ipython,
+                       "IPython.core.display": _display.patch_ipython,
+                       "IPython.display": _display.patch_ipython,
+                       "ctypes": streams.patch_ctypes})
         if "getpass" in sys.modules:
             _patch_getpass(sys.modules["getpass"])
         if "" not in sys.path:

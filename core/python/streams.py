@@ -157,3 +157,54 @@ def after_fork_in_child():
                                   errors="backslashreplace", line_buffering=True)
         setattr(sys, name, stream)
         setattr(sys, "__%s__" % name, stream)
+
+
+def route_os_write(stdout, stderr):
+    """os.write(1, ...) and os.write(2, ...) from Python join the session's output in the
+    order it was written (revision 1's Order rule: what one thread writes to stdout and
+    stderr reaches the client in that order). Bytes are UTF-8 (a character split between two
+    writes is kept whole; others become U+FFFD). Writes to another descriptor, to fd 1 or 2
+    once user code has pointed them elsewhere (os.dup2), or from a forked child go to the
+    descriptor as before."""
+    import codecs
+    import os
+    real = os.write
+    parent = os.getpid()
+    writers = {1: stdout.write, 2: stderr.write}
+    decoders = {fd: codecs.getincrementaldecoder("utf-8")("replace") for fd in writers}
+    ids = {}
+    for fd in writers:
+        st = os.fstat(fd)
+        ids[fd] = (st.st_dev, st.st_ino)
+
+    def write(fd, data, /):
+        if fd in writers and os.getpid() == parent:
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) == ids[fd]:
+                data = memoryview(data)
+                text = decoders[fd].decode(data.tobytes())
+                if text:
+                    writers[fd](text)
+                return data.nbytes
+        return real(fd, data)
+    write.__doc__ = real.__doc__
+    os.write = write
+
+
+def patch_ctypes(ctypes):
+    """C code called through ctypes may write to fd 1 and 2 itself (CPython raises no audit
+    event for a plain foreign call): the session's output written before the call goes out
+    first, as on a terminal where print() flushes its line."""
+    import _asyncode_c
+    base = ctypes._CFuncPtr
+    flush = _asyncode_c.flush_fds
+
+    class _FlushingFuncPtr(base):
+        _flags_ = ctypes._FUNCFLAG_CDECL
+        _restype_ = ctypes.c_int
+
+        def __call__(self, *args, **kwargs):
+            flush()
+            return base.__call__(self, *args, **kwargs)
+
+    ctypes._CFuncPtr = _FlushingFuncPtr

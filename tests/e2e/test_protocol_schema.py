@@ -68,9 +68,9 @@ VALID = {
     "VariablesResult": {"variables": [{"name": "a", "type": "int", "repr": "1"}]},
     "ResetResult": None,
     "OutputParams": {"session": "default", "requestId": 7, "execCount": 1, "stream": "stdout",
-                     "text": "x\n"},
+                     "text": "x\n", "seq": 1},
     "DisplayParams": {"session": "default", "requestId": "abc", "execCount": 2,
-                      "data": {"text/plain": "1", "text/html": "<b>1</b>"}},
+                      "data": {"text/plain": "1", "text/html": "<b>1</b>"}, "seq": 2},
     "StatusParams": {"session": "default", "state": "starting", "pid": 99},
     "LogParams": {"level": "info", "message": "worker started"},
     "InputParams": {"session": "default", "requestId": 7, "prompt": "prompt> ",
@@ -375,6 +375,9 @@ EXPECTED_METHODS = {
     "output": ("notification", "daemon->client"), "display": ("notification", "daemon->client"),
     "status": ("notification", "daemon->client"), "log": ("notification", "daemon->client"),
     "input": ("request", "daemon->client"),
+    # revision 1
+    "execStart": ("notification", "daemon->client"), "clearOutput": ("notification", "daemon->client"),
+    "taskError": ("notification", "daemon->client"),
 }
 
 
@@ -449,6 +452,9 @@ def test_every_method_of_protocol_md_is_mapped():
         if name == "$/cancelRequest":  # also daemon->client: asyncoded's extension (input)
             direction = "both"
         assert (METHODS[name]["kind"], METHODS[name]["direction"]) == (kind, direction), name
+    # Revision 1 names its notifications in prose: `execStart {session, ...}`.
+    found.update({name: ("notification", "daemon->client") for name in re.findall(r"`([A-Za-z]+) \{session", text)
+                  if name in METHODS and name not in found})
     extra = sorted(set(METHODS) - set(found))
     assert extra == [], "x-methods has methods PROTOCOL.md does not name: %s" % extra
 

@@ -64,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   d.onRequest("dropped", [](const Json&, ReplyOnce) {});  // dropping answers InternalError
   d.onRequest("throws", [](const Json&, ReplyOnce) { throw RpcException(ErrorCode::InvalidParams, "x"); });
 
-  FrameDecoder decoder(FrameLimits{1 << 16, 1024});
+  FrameDecoder decoder(FrameLimits{1 << 16, 1024, 0});
   int errors = 0;
   decoder.feed(
       std::string_view(reinterpret_cast<const char*>(bytes), size),

@@ -18,7 +18,7 @@ struct Result {
 };
 
 Result decodeAll(std::string_view data, std::string_view cuts) {
-  asyncode::rpc::FrameDecoder d(asyncode::rpc::FrameLimits{4096, 256});
+  asyncode::rpc::FrameDecoder d(asyncode::rpc::FrameLimits{4096, 256, 0});
   Result r;
   auto onBody = [&](std::string&& b) { r.bodies.push_back(std::move(b)); };
   auto onError = [&](const asyncode::rpc::FrameError& e) { r.errors.push_back(static_cast<int>(e.kind)); };

@@ -193,7 +193,7 @@ TEST_CASE("hasRoom and waitForRoom count output bytes against kCapacity", "[outb
   box.write(Stream::Stdout, nullptr, std::string(Outbox::kCapacity - 1, 'x'));
   CHECK(box.hasRoom());
   CHECK(box.waitForRoom(0ms));
-  box.push(DisplayEvent{nullptr, {{"text/plain", std::string(100, 'd'), false}}});  // displays do not count
+  box.push(DisplayEvent{nullptr, {{"text/plain", std::string(100, 'd'), false}}, std::nullopt, false, {}, 0});  // displays do not count
   CHECK(box.hasRoom());
   box.write(Stream::Stdout, nullptr, "x");
   CHECK_FALSE(box.hasRoom());

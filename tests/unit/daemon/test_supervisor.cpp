@@ -183,28 +183,48 @@ TEST_CASE("Output is attributed to the exec that owns it", "[supervisor][output]
     const auto out = h.client->last("output");
     REQUIRE(out.has_value());
     CHECK((*out)["params"] == Json{{"session", "default"}, {"requestId", exec}, {"execCount", 1},
-                                   {"stream", "stdout"}, {"text", "from C\n"}});
+                                   {"stream", "stdout"}, {"text", "from C\n"}, {"seq", 1}});
   }
-  SECTION("Python's output comes in frames that name their owner") {
-    w->writeFrame(Stream::Stderr, 'o', "[\"other\",4]", "late\n");
+  SECTION("Python's output comes in fd 1's frames that name their exec by seq") {
+    w->writeFrame(Stream::Stdout, 'J', "", R"({"jsonrpc":"2.0","method":"worker/execStart","params":{"seq":1,"execCount":1}})");
+    const auto start = h.client->last("execStart");
+    REQUIRE(start.has_value());
+    CHECK((*start)["params"] == Json{{"session", "default"}, {"requestId", exec}, {"execCount", 1}});
+    w->writeFrame(Stream::Stdout, 'e', "1", "late\n");
     const auto out = h.client->last("output");
     REQUIRE(out.has_value());
-    CHECK((*out)["params"]["requestId"] == "other");
-    CHECK((*out)["params"]["execCount"] == 4);
+    CHECK((*out)["params"]["requestId"] == exec);
+    CHECK((*out)["params"]["execCount"] == 1);
     CHECK((*out)["params"]["stream"] == "stderr");
-    w->writeFrame(Stream::Stdout, 'D', "", R"({"text/plain":"1"})");
+    CHECK((*out)["params"]["seq"] == 1);
+    w->writeFrame(Stream::Stdout, 'o', "77", "nobody's\n");
+    CHECK(h.client->last("output").value()["params"]["requestId"] == nullptr);  // a seq it was not sent
+    w->writeFrame(Stream::Stdout, 'J', "", R"({"jsonrpc":"2.0","method":"display","params":{"data":{"text/plain":"1"}}})");
     const auto display = h.client->last("display");
     REQUIRE(display.has_value());
     CHECK((*display)["params"] == Json{{"session", "default"}, {"requestId", nullptr}, {"execCount", nullptr},
-                                       {"data", {{"text/plain", "1"}}}});
+                                       {"data", {{"text/plain", "1"}}}, {"seq", 3}});
+    CHECK(w->signals.empty());
+  }
+  SECTION("a forged frame that breaks the link's schema restarts the worker") {
+    auto forge = [&](const std::string& body) {
+      std::vector<int>& signals = w->signals;
+      w->writeFrame(Stream::Stdout, 'J', "", body);
+      CHECK(signals == std::vector<int>{SIGKILL});
+      CHECK(h.client->last("display") == std::nullopt);
+    };
+    SECTION("data that is not a MimeBundle") { forge(R"({"jsonrpc":"2.0","method":"display","params":{"data":42}})"); }
+    SECTION("JSON nested too deep") { forge(std::string(100000, '[') + std::string(100000, ']')); }
+    SECTION("a method that never travels in frames") { forge(R"({"jsonrpc":"2.0","method":"exec","params":{}})"); }
   }
   SECTION("a worker without output pipes sends notifications, which get its session's name") {
     w->controlLink->deliver({{"jsonrpc", "2.0"},
                          {"method", "output"},
-                         {"params", {{"requestId", exec}, {"execCount", 1}, {"stream", "stdout"}, {"text", "x"}}}});
+                         {"params", {{"seq", 1}, {"stream", "stdout"}, {"text", "x"}}}});
     const auto out = h.client->last("output");
     REQUIRE(out.has_value());
     CHECK((*out)["params"]["session"] == "default");
+    CHECK((*out)["params"]["requestId"] == exec);
   }
 }
 

@@ -91,9 +91,9 @@ TEST_CASE("Every object $def that a method reaches has its struct's fields in th
     std::sort(v.begin(), v.end());
     return v;
   };
-  ExecResult r{1, ExecStatus::Error, Json{{"text/plain", "1"}}, ErrorInfo{}, 0.5, false};
+  ExecResult r{1, ExecStatus::Error, Json{{"text/plain", "1"}}, ErrorInfo{}, 0.5, false, "t"};
   CHECK(written(Json(r)) == sorted(keys("ExecResult")));
-  ExecParams p{"x", Mode::Module, "s", "f.py", true, 5};
+  ExecParams p{"x", Mode::Module, "s", "f.py", true, 5, "t"};
   CHECK(written(Json(p)) == sorted(keys("ExecParams")));
   StatusParams s{"s", SessionState::Idle, 3};
   CHECK(written(Json(s)) == sorted(keys("StatusParams")));

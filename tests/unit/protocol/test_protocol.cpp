@@ -199,9 +199,9 @@ TEST_CASE("Results are written with the wire's keys", "[protocol]") {
     CHECK(Json(LogParams{LogLevel::Warn, "hi"}) == Json{{"level", "warn"}, {"message", "hi"}});
   }
   SECTION("Output that no exec owns says so with nulls") {
-    const OutputParams p{"default", nullptr, std::nullopt, Stream::Stderr, "x"};
+    const OutputParams p{"default", nullptr, std::nullopt, Stream::Stderr, "x", std::nullopt, 1};
     CHECK(Json(p) == Json{{"session", "default"}, {"requestId", nullptr}, {"execCount", nullptr},
-                          {"stream", "stderr"}, {"text", "x"}});
+                          {"stream", "stderr"}, {"text", "x"}, {"seq", 1}});
     CHECK(decodeAs<OutputParams>(Json(p)) == p);
   }
   SECTION("An ExecResult writes result and error only when there are some") {
