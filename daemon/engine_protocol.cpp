@@ -20,9 +20,11 @@ Json toProtocol(const core::MimeBundle& bundle) {
 }
 
 protocol::ErrorInfo toProtocol(const core::ErrorInfo& error) {
-  protocol::ErrorInfo out{error.type, error.message, {}, error.formatted};
+  protocol::ErrorInfo out{error.type, error.message, {}, error.formatted,
+                          error.line, error.column, error.endLine, error.endColumn};
   for (const auto& f : error.traceback)
-    out.traceback.push_back(protocol::TracebackFrame{f.filename, f.line > 0 ? f.line : 1, f.name, f.source});
+    out.traceback.push_back(protocol::TracebackFrame{f.filename, f.line > 0 ? f.line : 1, f.name, f.source,
+                                                     f.column, f.endLine, f.endColumn});
   return out;
 }
 

@@ -37,9 +37,10 @@ std::int64_t ExecQueue::countOf(const Entry& e) const {
   return e.execCount.value_or(lastExecCount_ + (e.params.params.silent ? 0 : 1));
 }
 
-void ExecQueue::push(std::uint64_t seq, const protocol::ExecParams& params, rpc::Reply<ExecResult> reply) {
+void ExecQueue::push(std::uint64_t seq, const protocol::ExecParams& params, rpc::Reply<ExecResult> reply,
+                     protocol::PositionEncoding unit) {
   auto e = std::make_unique<Entry>(std::move(reply));
-  e->params = link::ExecParams{static_cast<std::int64_t>(seq), e->reply.id(), params};
+  e->params = link::ExecParams{static_cast<std::int64_t>(seq), e->reply.id(), params, unit};
   Entry& entry = *e;
   execs_.push_back(std::move(e));
   if (host_.worker()) send(entry);
