@@ -130,6 +130,14 @@ struct Variable {
   std::string name;
   std::string type;
   std::string repr;
+  std::int64_t ref = 0;  // non-zero: it has children, listed with this ref
+  std::optional<std::int64_t> length = std::nullopt;
+  std::optional<std::string> shape = std::nullopt;
+};
+struct VariablesPage {
+  std::vector<Variable> variables;
+  std::int64_t total = 0;
+  std::optional<std::string> invalid = std::nullopt;  // why the request cannot be answered (a stale ref)
 };
 
 }  // namespace asyncode::core

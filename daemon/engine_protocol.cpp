@@ -56,9 +56,16 @@ protocol::InspectResult toProtocol(const core::InspectResult& result) {
   return out;
 }
 
-protocol::VariablesResult toProtocol(const std::vector<core::Variable>& variables) {
+protocol::VariablesResult toProtocol(const core::VariablesPage& page) {
   protocol::VariablesResult out;
-  for (const auto& v : variables) out.variables.push_back(protocol::VariableInfo{v.name, v.type, v.repr});
+  for (const auto& v : page.variables) {
+    protocol::VariableInfo info{v.name, v.type, v.repr};
+    if (v.ref != 0) info.ref = v.ref;
+    info.length = v.length;
+    info.shape = v.shape;
+    out.variables.push_back(std::move(info));
+  }
+  out.total = page.total;
   return out;
 }
 

@@ -9,8 +9,8 @@ package's console, which must compile alike; it imports nothing of either.
 first_line is the line of `filename` on which the code starts: the code is compiled as if
 first_line - 1 empty lines came first, so that code positions, tracebacks, compile-time
 warnings and SyntaxErrors all count lines of that file. A SyntaxError always leaves here with
-the text of its line and columns in characters (CPython's compiler proper, unlike its parser,
-reports UTF-8 byte offsets and reads the text from the file of that name).
+columns in characters (CPython's compiler proper, unlike its parser,
+reports UTF-8 byte offsets).
 """
 MODE_CELL, MODE_INTERACTIVE, MODE_MODULE = 0, 1, 2  # core::Mode, as the engine's jobs carry it
 
@@ -57,8 +57,8 @@ def source_lines(source):
 
 
 def _fix_position(e, source, mode, filename, flags):
-    """The SyntaxError `e` of compiling source: its text from source, and its columns in
-    characters when the compiler proper (not the parser) raised it."""
+    """The SyntaxError `e` of compiling source: its columns in characters when the compiler
+    proper (not the parser) raised it. Its text stays as CPython left it (code.py's output)."""
     lineno = e.lineno
     lines = source_lines(source)
     if not isinstance(lineno, int) or not 1 <= lineno <= len(lines):
@@ -77,9 +77,6 @@ def _fix_position(e, source, mode, filename, flags):
             e.offset = _characters(lines[lineno - 1], e.offset)
         if end is not None and isinstance(e.end_offset, int) and e.end_offset > 0:
             e.end_offset = _characters(lines[end - 1], e.end_offset)
-        e.text = lines[lineno - 1] + "\n"
-    elif e.text is None:
-        e.text = lines[lineno - 1] + "\n"
 
 
 def _characters(line, offset):

@@ -21,7 +21,7 @@ import warnings
 
 import _asyncode_c as _c
 from _asyncode import display as _display
-from _asyncode import cells, errors, sources, streams
+from _asyncode import cells, errors, introspect, sources, streams
 from _asyncode.backend import IdleBackend
 
 CO_COROUTINE = 0x0080
@@ -189,6 +189,7 @@ class Engine:
         self.current = st
         self.session_ctx.run(_c.OWNER.set, st.owner)
         _c.exec_started(seq, count)
+        introspect.forget_refs()  # variables' refs last until the next exec starts
         lines = cells.source_lines(code)
         sources.remember(filename, lines, first_line)
         try:
