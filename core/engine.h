@@ -66,7 +66,9 @@ class Engine {
   CompileResult compile(const std::string& code, Mode mode);
   CompleteResult complete(const std::string& code, std::int64_t cursor);
   InspectResult inspect(const std::string& code, std::int64_t cursor);
-  std::vector<Variable> variables();
+  // The user namespace (ref 0) or the children of `ref`, from `start`, at most `count` (all
+  // when negative).
+  VariablesPage variables(std::int64_t ref, std::int64_t start, std::int64_t count);
 
   // ---- for the _asyncode_c module ---------------------------------------------
   using Job = core::Job;

@@ -99,20 +99,40 @@ InspectResult Engine::inspect(const std::string& code, std::int64_t cursor) {
   return out;
 }
 
-std::vector<Variable> Engine::variables() {
+VariablesPage Engine::variables(std::int64_t ref, std::int64_t start, std::int64_t count) {
   waitUntil(startMu_, startedCv_, started_);
   GilAcquire gil;
-  std::vector<Variable> out;
+  VariablesPage out;
   try {
-    PyRef r = callIntrospect("variables", nullptr);
-    PyRef seq = check(PySequence_Fast(r.get(), "variables"));
+    PyRef args = check(Py_BuildValue("(LLL)", static_cast<long long>(ref), static_cast<long long>(start),
+                                     static_cast<long long>(count)));
+    PyRef r = callIntrospect("variables", args.get());
+    PyObject* entries = nullptr;
+    long long total = 0;
+    if (!PyArg_ParseTuple(r.get(), "OL", &entries, &total)) throw PyError();
+    out.total = total;
+    PyRef seq = check(PySequence_Fast(entries, "variables"));
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq.get()); ++i) {
-      PyObject *name = nullptr, *type = nullptr, *repr = nullptr;
-      if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq.get(), i), "OOO", &name, &type, &repr)) throw PyError();
-      out.push_back({utf8(name), utf8(type), utf8(repr)});
+      PyObject *name = nullptr, *type = nullptr, *repr = nullptr, *length = nullptr, *shape = nullptr;
+      long long childRef = 0;
+      if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq.get(), i), "OOOLOO", &name, &type, &repr, &childRef, &length,
+                            &shape))
+        throw PyError();
+      Variable v{utf8(name), utf8(type), utf8(repr), childRef};
+      if (length != Py_None) v.length = PyLong_AsLongLong(length);
+      if (shape != Py_None) v.shape = utf8(shape);
+      if (PyErr_Occurred()) throw PyError();
+      out.variables.push_back(std::move(v));
     }
   } catch (const PyError& e) {
-    spdlog::warn("variables failed: {}", e.what());
+    PyObject* value = e.value().get();
+    if (value && std::string_view(Py_TYPE(value)->tp_name) == "InvalidRef") {  // introspect.py's: a stale ref
+      const PyRef text = PyRef::steal(PyObject_Str(value));
+      out.invalid = text ? utf8(text.get()) : std::string("the ref is not valid");
+      PyErr_Clear();
+    } else {
+      spdlog::warn("variables failed: {}", e.what());
+    }
   }
   return out;
 }

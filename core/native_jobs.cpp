@@ -2,6 +2,7 @@
 // started and ended, and how a reset or configure went.
 #include "core/pyref.h"
 
+#include <optional>
 #include <string>
 
 #include "core/engine.h"
@@ -15,6 +16,14 @@ std::string strItem(PyObject* dict, const char* key) {
   std::string out;
   if (PyObject* v = PyDict_GetItemString(dict, key); v && PyUnicode_Check(v)) utf8Of(v, out);
   return out;
+}
+
+std::optional<int> intItem(PyObject* dict, const char* key) {
+  PyObject* v = PyDict_GetItemString(dict, key);
+  if (!v || !PyLong_Check(v)) return std::nullopt;
+  const long n = PyLong_AsLong(v);
+  if (n == -1 && PyErr_Occurred()) return std::nullopt;  // errorOf reports it
+  return static_cast<int>(n);
 }
 
 }  // namespace
@@ -54,9 +63,16 @@ bool errorOf(PyObject* dict, ErrorInfo& out) {
       if (PyObject* line = PyDict_GetItemString(f, "line"); line && PyLong_Check(line))
         frame.line = static_cast<int>(PyLong_AsLong(line));
       if (PyDict_GetItemString(f, "source")) frame.source = strItem(f, "source");
+      frame.column = intItem(f, "column");
+      frame.endLine = intItem(f, "endLine");
+      frame.endColumn = intItem(f, "endColumn");
       out.traceback.push_back(std::move(frame));
     }
   }
+  out.line = intItem(dict, "line");
+  out.column = intItem(dict, "column");
+  out.endLine = intItem(dict, "endLine");
+  out.endColumn = intItem(dict, "endColumn");
   return !PyErr_Occurred();
 }
 
@@ -71,9 +87,10 @@ PyObject* takeJob(PyObject* module, PyObject*) {
                                                                      static_cast<Py_ssize_t>(e.filename->size()), "replace"))
                                   : PyRef::borrow(Py_None);
       if (!filename) return nullptr;
-      return Py_BuildValue("(sKs#iOOs#)", "exec", static_cast<unsigned long long>(e.seq), e.code.data(),
+      return Py_BuildValue("(sKs#iOOs#is)", "exec", static_cast<unsigned long long>(e.seq), e.code.data(),
                            static_cast<Py_ssize_t>(e.code.size()), static_cast<int>(e.mode), filename.get(),
-                           e.silent ? Py_True : Py_False, e.ownerTag.data(), static_cast<Py_ssize_t>(e.ownerTag.size()));
+                           e.silent ? Py_True : Py_False, e.ownerTag.data(), static_cast<Py_ssize_t>(e.ownerTag.size()),
+                           e.firstLine, e.positionEncoding.c_str());
     }
     case Kind::Reset:
       return Py_BuildValue("(sK)", "reset", static_cast<unsigned long long>(job->seq));

@@ -19,8 +19,8 @@ struct SyntaxErrorInfo {
   std::string message;
   int line = 1;      // from 1
   int column = 0;    // code points from 0
-  std::optional<int> endLine;
-  std::optional<int> endColumn;
+  std::optional<int> endLine = std::nullopt;
+  std::optional<int> endColumn = std::nullopt;
 };
 
 struct CompileResult {
@@ -43,6 +43,10 @@ struct TracebackFrame {
   int line = 0;
   std::string name;
   std::optional<std::string> source;
+  // Where the failing expression is (code positions), columns in the exec's position unit.
+  std::optional<int> column = std::nullopt;
+  std::optional<int> endLine = std::nullopt;
+  std::optional<int> endColumn = std::nullopt;
 };
 
 struct ErrorInfo {
@@ -50,6 +54,11 @@ struct ErrorInfo {
   std::string message;
   std::vector<TracebackFrame> traceback;
   std::string formatted;
+  // Where the exec's own code failed to compile (a SyntaxError of the exec).
+  std::optional<int> line = std::nullopt;
+  std::optional<int> column = std::nullopt;
+  std::optional<int> endLine = std::nullopt;
+  std::optional<int> endColumn = std::nullopt;
 };
 
 // ---- exec ---------------------------------------------------------------------------
@@ -66,6 +75,8 @@ struct ExecRequest {
   std::string code;
   Mode mode = Mode::Cell;
   std::optional<std::string> filename;
+  int firstLine = 1;                         // the line of `filename` on which `code` starts
+  std::string positionEncoding = "utf-32";  // the unit of the columns of its ErrorInfo
   bool silent = false;
   std::string ownerTag;
   bool announceStart = false;  // tell the reader at once when it starts (it has a timeout)
@@ -119,6 +130,14 @@ struct Variable {
   std::string name;
   std::string type;
   std::string repr;
+  std::int64_t ref = 0;  // non-zero: it has children, listed with this ref
+  std::optional<std::int64_t> length = std::nullopt;
+  std::optional<std::string> shape = std::nullopt;
+};
+struct VariablesPage {
+  std::vector<Variable> variables;
+  std::int64_t total = 0;
+  std::optional<std::string> invalid = std::nullopt;  // why the request cannot be answered (a stale ref)
 };
 
 }  // namespace asyncode::core

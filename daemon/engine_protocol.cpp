@@ -20,9 +20,11 @@ Json toProtocol(const core::MimeBundle& bundle) {
 }
 
 protocol::ErrorInfo toProtocol(const core::ErrorInfo& error) {
-  protocol::ErrorInfo out{error.type, error.message, {}, error.formatted};
+  protocol::ErrorInfo out{error.type, error.message, {}, error.formatted,
+                          error.line, error.column, error.endLine, error.endColumn};
   for (const auto& f : error.traceback)
-    out.traceback.push_back(protocol::TracebackFrame{f.filename, f.line > 0 ? f.line : 1, f.name, f.source});
+    out.traceback.push_back(protocol::TracebackFrame{f.filename, f.line > 0 ? f.line : 1, f.name, f.source,
+                                                     f.column, f.endLine, f.endColumn});
   return out;
 }
 
@@ -54,9 +56,16 @@ protocol::InspectResult toProtocol(const core::InspectResult& result) {
   return out;
 }
 
-protocol::VariablesResult toProtocol(const std::vector<core::Variable>& variables) {
+protocol::VariablesResult toProtocol(const core::VariablesPage& page) {
   protocol::VariablesResult out;
-  for (const auto& v : variables) out.variables.push_back(protocol::VariableInfo{v.name, v.type, v.repr});
+  for (const auto& v : page.variables) {
+    protocol::VariableInfo info{v.name, v.type, v.repr};
+    if (v.ref != 0) info.ref = v.ref;
+    info.length = v.length;
+    info.shape = v.shape;
+    out.variables.push_back(std::move(info));
+  }
+  out.total = page.total;
   return out;
 }
 

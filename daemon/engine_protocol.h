@@ -16,7 +16,7 @@ protocol::SyntaxErrorInfo toProtocol(const core::SyntaxErrorInfo& error);
 protocol::CompileResult toProtocol(const core::CompileResult& result);
 protocol::CompleteResult toProtocol(const core::CompleteResult& result);
 protocol::InspectResult toProtocol(const core::InspectResult& result);
-protocol::VariablesResult toProtocol(const std::vector<core::Variable>& variables);
+protocol::VariablesResult toProtocol(const core::VariablesPage& page);
 // The ExecResult; `execCount` is the session's count so far, for an outcome without its own
 // (a silent exec).
 protocol::ExecResult toProtocol(const core::ExecOutcome& outcome, std::int64_t execCount);

@@ -37,7 +37,8 @@ std::int64_t ExecQueue::countOf(const Entry& e) const {
   return e.execCount.value_or(lastExecCount_ + (e.params.params.silent ? 0 : 1));
 }
 
-void ExecQueue::push(std::uint64_t seq, const protocol::ExecParams& params, rpc::Reply<ExecResult> reply) {
+void ExecQueue::push(std::uint64_t seq, const protocol::ExecParams& params, rpc::Reply<ExecResult> reply,
+                     protocol::PositionEncoding unit) {
   // The code a session holds for execs not answered yet is bounded (a copy of each waits for
   // its worker's link): past the bound the exec is refused, nothing is queued.
   std::size_t held = params.code.size();
@@ -48,7 +49,7 @@ void ExecQueue::push(std::uint64_t seq, const protocol::ExecParams& params, rpc:
                            std::to_string(held >> 20) + " MiB of code, more than the limit of " +
                            std::to_string(kMaxQueuedCodeBytes >> 20) + " MiB: wait for answers, then send it again");
   auto e = std::make_unique<Entry>(std::move(reply));
-  e->params = link::ExecParams{static_cast<std::int64_t>(seq), e->reply.id(), params};
+  e->params = link::ExecParams{static_cast<std::int64_t>(seq), e->reply.id(), params, unit};
   owners_[e->params.seq] = Owner{e->reply.id(), std::nullopt, params.tag};
   Entry& entry = *e;
   execs_.push_back(std::move(e));

@@ -67,8 +67,10 @@ class ExecQueue {
   ExecQueue(const ExecQueue&) = delete;
   ExecQueue& operator=(const ExecQueue&) = delete;
 
-  // Queues an exec (`seq`: the daemon's number for it) and sends it when there is a worker.
-  void push(std::uint64_t seq, const protocol::ExecParams& params, rpc::Reply<protocol::ExecResult> reply);
+  // Queues an exec (`seq`: the daemon's number for it) and sends it when there is a worker;
+  // `unit`: the client's position encoding, in which the worker writes the exec's columns.
+  void push(std::uint64_t seq, const protocol::ExecParams& params, rpc::Reply<protocol::ExecResult> reply,
+            protocol::PositionEncoding unit);
   // interrupt: answered when the running exec ends (how it ended), at once when none runs.
   void interrupt(std::int64_t graceMs, rpc::Reply<protocol::InterruptResult> reply);
   // $/cancelRequest: false when `id` is none of these execs.

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "daemon/engine_protocol.h"
@@ -43,6 +44,8 @@ void JobLaneImpl::onExec(const link::ExecParams& p, rpc::Reply<link::ExecResult>
   job.exec.code = p.params.code;
   job.exec.mode = toCore(p.params.mode);
   job.exec.filename = p.params.filename;
+  job.exec.firstLine = static_cast<int>(std::min<std::int64_t>(p.params.firstLine, 10'000'000));  // the schema's maximum
+  job.exec.positionEncoding = protocol::toString(p.positionEncoding);
   job.exec.silent = p.params.silent;
   job.exec.ownerTag = std::to_string(p.seq);  // output names its exec by seq; the supervisor knows the rest
   job.exec.announceStart = p.params.timeoutMs.has_value();  // the supervisor times it from its start

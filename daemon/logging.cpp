@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <mutex>
 #include <stdexcept>
@@ -78,7 +79,9 @@ spdlog::level::level_enum parseLogLevel(const std::string& name) {
 }
 
 void setupLogging(spdlog::level::level_enum level, int fd, const std::string& name) {
-  auto logger = std::make_shared<spdlog::logger>(name, std::make_shared<FdSink>(fd));
+  auto sink = std::make_shared<FdSink>(fd);
+  sink->set_level(level);  // stderr keeps this level when a client asks for more (LogForwarder)
+  auto logger = std::make_shared<spdlog::logger>(name, std::move(sink));
   logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n %P] [%l] %v");
   logger->set_level(level);
   logger->flush_on(spdlog::level::trace);
@@ -86,7 +89,16 @@ void setupLogging(spdlog::level::level_enum level, int fd, const std::string& na
 }
 
 LogForwarder::LogForwarder(Send send) : sink_(std::make_shared<ForwardSink>(std::move(send))) {
+  sink_->set_level(spdlog::default_logger()->level());
   spdlog::default_logger()->sinks().push_back(sink_);
+}
+
+void LogForwarder::setLevel(spdlog::level::level_enum level) {
+  sink_->set_level(level);
+  auto logger = spdlog::default_logger();
+  auto least = spdlog::level::off;
+  for (const auto& sink : logger->sinks()) least = std::min(least, sink->level());
+  logger->set_level(least);
 }
 
 LogForwarder::~LogForwarder() {

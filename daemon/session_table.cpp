@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string_view>
 
 #include "daemon/python_env.h"
@@ -13,6 +14,17 @@ namespace asyncode::daemon {
 
 namespace link = protocol::link;
 using protocol::SessionState;
+using protocol::StatusReason;
+
+namespace {
+
+// "SIGKILL" for 9: the name status notifications carry.
+std::string signalName(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "SIG" + std::to_string(sig);
+}
+
+}  // namespace
 
 Session::Session(SessionTable& table, uv_loop_t* loop, std::string sessionName)
     : name(std::move(sessionName)), execs(loop, name, *this), startTimer(loop), table_(table) {}
@@ -20,7 +32,10 @@ Session::Session(SessionTable& table, uv_loop_t* loop, std::string sessionName)
 Worker* Session::worker() { return table_.pool_.find(workerId); }
 void Session::drain(Worker& w) { table_.drain_(w); }
 void Session::queueChanged() { table_.updateBusy(*this); }
-void Session::kill(Worker& w) { table_.pool_.kill(w); }
+void Session::kill(Worker& w) {
+  killedByInterrupt = true;  // the ladder's last step: its death is the interrupt's doing
+  table_.pool_.kill(w);
+}
 rpc::Peer& Session::client() { return table_.client_; }
 void Session::beforeAnswer(Worker& w, std::uint64_t seq) {
   if (table_.beforeAnswer_) table_.beforeAnswer_(w, seq);
@@ -45,7 +60,7 @@ Session& SessionTable::sessionFor(const std::string& name) {
     throw rpc::RpcException(rpc::ErrorCode::InvalidParams, "no session named \"" + name + "\" (open it with session/open)");
   auto s = std::make_shared<Session>(*this, loop_, name);
   sessions_.emplace(name, s);
-  startWorker(*s);
+  startWorker(*s, StatusReason::Open);
   return *s;
 }
 
@@ -118,15 +133,15 @@ void SessionTable::open(const protocol::SessionOpenParams& p, rpc::Reply<protoco
   s->needs.ownEnvironment = p.env.has_value() || p.python.has_value();
   sessions_.emplace(s->name, s);
   s->openWaiters.push_back(std::move(reply));
-  startWorker(*s);
+  startWorker(*s, StatusReason::Open);
 }
 
 void SessionTable::restart(const protocol::SessionRestartParams& p, rpc::Reply<protocol::SessionRestartResult> reply) {
   Session& s = sessionFor(p.session);
   end(s, "the session was restarted");
-  setState(s, SessionState::Dead);
+  setState(s, SessionState::Dead, StatusReason::Restart);
   s.restarts.clear();
-  startWorker(s);
+  startWorker(s, StatusReason::Restart);
   s.openWaiters.push_back(std::move(reply));
 }
 
@@ -137,7 +152,7 @@ void SessionTable::close(const protocol::SessionCloseParams& p, rpc::Reply<proto
   reply(nullptr);
 }
 
-void SessionTable::startWorker(Session& s) {
+void SessionTable::startWorker(Session& s, StatusReason why) {
   Worker* w = nullptr;
   try {
     w = &pool_.take(s.needs);
@@ -149,8 +164,10 @@ void SessionTable::startWorker(Session& s) {
   s.workerId = w->id;
   s.pid = w->handle->pid();
   s.configured = false;
+  s.killedByInterrupt = false;
+  s.startReason = why;
   s.execs.resetCount();  // a new worker counts its execs from 1
-  setState(s, SessionState::Starting);
+  setState(s, SessionState::Starting, why);
   const link::ConfigureParams params{s.name, s.backend, s.syncInLoop, s.cwd, state_.inputCapable};
   w->handle->lane().call(link::methods::workerConfigure, params,
                          [this, name = s.name, from = w->id](rpc::Answer<link::ConfigureResult> a) {
@@ -177,7 +194,8 @@ void SessionTable::onConfigured(const std::string& name, WorkerId from, rpc::Ans
   s->configured = true;
   for (auto& waiter : s->openWaiters) waiter(info(*s));
   s->openWaiters.clear();
-  setState(*s, s->execs.empty() ? SessionState::Idle : SessionState::Busy);
+  setState(*s, s->execs.empty() ? SessionState::Idle : SessionState::Busy, s->startReason);
+  s->startReason.reset();
 }
 
 // A worker that hangs while it starts (a pyvenv.cfg that became a FIFO, a sitecustomize that
@@ -196,15 +214,18 @@ void SessionTable::failStart(Session& s, const std::string& why) {
   s.openWaiters.clear();
   s.execs.failAll("the session's worker could not start: " + why);
   s.workerId = 0;
-  setState(s, SessionState::Dead);
+  setState(s, SessionState::Dead, StatusReason::Crash);
 }
 
-void SessionTable::setState(Session& s, SessionState state) {
+void SessionTable::setState(Session& s, SessionState state, std::optional<StatusReason> why, const ExitStatus* exit) {
   if (s.state == state) return;
   s.state = state;
   if (!state_.open()) return;
-  client_.notify(protocol::methods::status,
-                 protocol::StatusParams{s.name, state, s.pid ? std::optional<std::int64_t>(s.pid) : std::nullopt});
+  protocol::StatusParams p{s.name, state, s.pid ? std::optional<std::int64_t>(s.pid) : std::nullopt, why,
+                           std::nullopt, std::nullopt};
+  if (exit && exit->kind == ExitStatus::Kind::Exited) p.exitCode = exit->code;
+  if (exit && exit->kind == ExitStatus::Kind::Killed) p.signal = signalName(exit->signal);
+  client_.notify(protocol::methods::status, p);
 }
 
 void SessionTable::updateBusy(Session& s) {
@@ -224,7 +245,7 @@ void SessionTable::closeSession(Session& s, const std::string& why) {
   end(s, why);
   for (auto& waiter : s.openWaiters) waiter.error(rpc::ErrorCode::InternalError, why);
   s.openWaiters.clear();
-  setState(s, SessionState::Dead);
+  setState(s, SessionState::Dead, StatusReason::Closed);
   sessions_.erase(s.name);
 }
 
@@ -250,19 +271,24 @@ void SessionTable::workerExited(Worker& w, const ExitStatus& status) {
 // an error instead (onConfigured).
 void SessionTable::workerDied(Session& s, const ExitStatus& status) {
   s.workerId = 0;
-  setState(s, SessionState::Dead);
-  const std::string why = "the session's worker " + status.describe();
-  s.execs.workerDied(why);
-  if (state_.exiting) return;
   const auto now = Clock::now();
   while (!s.restarts.empty() && now - s.restarts.front() > kCrashLoopWindow) s.restarts.pop_front();
   s.restarts.push_back(now);
-  if (static_cast<int>(s.restarts.size()) >= kCrashLoopLimit) {
+  const bool tooOften = static_cast<int>(s.restarts.size()) >= kCrashLoopLimit;
+  // The reason of the death, and of the start that follows it (none follows a close).
+  const StatusReason why = tooOften ? StatusReason::Closed
+                           : s.killedByInterrupt ? StatusReason::Interrupt
+                                                 : StatusReason::Crash;
+  setState(s, SessionState::Dead, why, &status);
+  const std::string message = "the session's worker " + status.describe();
+  s.execs.workerDied(message);
+  if (state_.exiting) return;
+  if (tooOften) {
     spdlog::error("session {}: the worker died {} times in {} s; not restarting it", s.name, kCrashLoopLimit,
                   std::chrono::duration_cast<std::chrono::seconds>(kCrashLoopWindow).count());
-    return closeSession(s, why + " (too often: the session was closed)");
+    return closeSession(s, message + " (too often: the session was closed)");
   }
-  startWorker(s);
+  startWorker(s, why);
 }
 
 void SessionTable::cancel(const rpc::Id& id) {

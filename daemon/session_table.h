@@ -40,6 +40,10 @@ struct Session final : ExecQueue::Host {
   protocol::SessionState state = protocol::SessionState::Dead;  // until its first worker starts
   std::vector<rpc::Reply<protocol::SessionOpenResult>> openWaiters;
   std::deque<Clock::time_point> restarts;  // its workers' deaths, for the crash-loop guard
+  // Why its current worker was started (status's reason until that worker is idle), and
+  // whether the interrupt ladder killed its worker (the death's reason is then "interrupt").
+  std::optional<protocol::StatusReason> startReason;
+  bool killedByInterrupt = false;
   ExecQueue execs;
   rpc::Timer startTimer;  // from worker/configure to its answer: the worker's start-up time limit
 
@@ -79,10 +83,10 @@ class SessionTable {
   }
 
   // Passes a request on to the session's worker (on the link the method names) and its
-  // answer back.
+  // answer back (through `adjust` first, when given).
   template <class P, class R>
   void forward(const rpc::RequestType<P, R>& method, rpc::Peer& (WorkerHandle::*link)(), const std::string& session,
-               const P& params, rpc::Reply<R> reply);
+               const P& params, rpc::Reply<R> reply, std::type_identity_t<std::function<void(R&)>> adjust = {});
 
   // A worker of the pool: its execStarted notifications reach its session's queue.
   void bind(Worker& w);
@@ -103,11 +107,12 @@ class SessionTable {
 
  private:
   friend struct Session;
-  void startWorker(Session& s);
+  void startWorker(Session& s, protocol::StatusReason why);
   void onConfigured(const std::string& name, WorkerId from, rpc::Answer<protocol::link::ConfigureResult> answer);
   void failStart(Session& s, const std::string& why);
   void onStartTimeout(const std::string& name, WorkerId from);
-  void setState(Session& s, protocol::SessionState state);
+  void setState(Session& s, protocol::SessionState state, std::optional<protocol::StatusReason> why = std::nullopt,
+                const ExitStatus* exit = nullptr);
   void updateBusy(Session& s);
   void end(Session& s, const std::string& why);
   void closeSession(Session& s, const std::string& why);
@@ -130,11 +135,17 @@ class SessionTable {
 
 template <class P, class R>
 void SessionTable::forward(const rpc::RequestType<P, R>& method, rpc::Peer& (WorkerHandle::*link)(),
-                           const std::string& session, const P& params, rpc::Reply<R> reply) {
+                           const std::string& session, const P& params, rpc::Reply<R> reply,
+                           std::type_identity_t<std::function<void(R&)>> adjust) {
   Worker* w = pool_.find(sessionFor(session).workerId);
   if (!w) return reply.error(rpc::ErrorCode::InternalError, "session \"" + session + "\" has no running worker");
   auto shared = std::make_shared<rpc::Reply<R>>(std::move(reply));
-  ((*w->handle).*link)().call(method, params, [shared, session](rpc::Answer<R> a) {
+  ((*w->handle).*link)().call(method, params, [shared, session, adjust = std::move(adjust)](rpc::Answer<R> a) {
+    if (a && adjust) {
+      R value = *a;
+      adjust(value);
+      return (*shared)(value);
+    }
     if (a) return (*shared)(*a);
     if (a.error.code == rpc::ErrorCode::InternalError && a.error.message == "the connection closed")
       return shared->error(rpc::ErrorCode::InternalError,

@@ -13,6 +13,7 @@
 #include "daemon/logging.h"
 #include "daemon/orphans.h"
 #include "daemon/output_router.h"
+#include "daemon/positions.h"
 #include "daemon/session_table.h"
 #include "daemon/worker_pool.h"
 #include "daemon/worker_process.h"
@@ -38,6 +39,7 @@ constexpr const char* kShuttingDown = "the daemon is shutting down";
 // Once workers had their stop routine, the answers queued for the client get this long.
 constexpr std::uint64_t kExitGraceMs = 1000;
 constexpr std::uint64_t kClientDrainMs = 2000;
+constexpr std::int64_t kMaxFirstLine = 10'000'000;
 
 }  // namespace
 
@@ -163,17 +165,32 @@ class Supervisor::Impl {
     d.bind(methods::sessionRestart, &sessions_, &SessionTable::restart);
     d.bind(methods::sessionClose, &sessions_, &SessionTable::close);
     d.bind(methods::sessionList, [this](const protocol::NoParams&, auto reply) { reply(sessions_.list()); });
-    d.bind(methods::compile, [this](const auto& p, auto reply) { onWorker(link::methods::compile, p, reply); });
+    d.bind(methods::compile, [this](const auto& p, auto reply) {
+      onWorker(link::methods::compile, p, reply, [unit = state_.positionEncoding, code = p.code](auto& r) {
+        positionsOut(r, code, unit);
+      });
+    });
     d.bind(methods::needsAwait, [this](const auto& p, auto reply) { onWorker(link::methods::needsAwait, p, reply); });
-    d.bind(methods::complete, [this](const auto& p, auto reply) { onWorker(link::methods::complete, p, reply); });
-    d.bind(methods::inspect, [this](const auto& p, auto reply) { onWorker(link::methods::inspect, p, reply); });
+    d.bind(methods::complete, [this](protocol::CompleteParams p, auto reply) {
+      p.cursor = cursorIn(p.code, p.cursor, state_.positionEncoding);
+      onWorker(link::methods::complete, p, reply, [unit = state_.positionEncoding, code = p.code](auto& r) {
+        positionsOut(r, code, unit);
+      });
+    });
+    d.bind(methods::inspect, [this](protocol::InspectParams p, auto reply) {
+      p.cursor = cursorIn(p.code, p.cursor, state_.positionEncoding);
+      onWorker(link::methods::inspect, p, reply);
+    });
     d.bind(methods::variables, [this](const auto& p, auto reply) { onWorker(link::methods::variables, p, reply); });
     d.bind(methods::reset, [this](const protocol::ResetParams& p, auto reply) {
       // In order with the session's execs: on the lane.
       sessions_.forward(link::methods::reset, &WorkerHandle::lane, p.session, protocol::NoParams{}, std::move(reply));
     });
     d.bind(methods::exec, [this](const protocol::ExecParams& p, Reply<protocol::ExecResult> reply) {
-      sessions_.sessionFor(p.session).execs.push(nextSeq_++, p, std::move(reply));
+      if (p.firstLine > kMaxFirstLine)  // the schema's maximum: the worker pads the code to it
+        return reply.error(rpc::ErrorCode::InvalidParams,
+                           "params.firstLine: must be at most " + std::to_string(kMaxFirstLine));
+      sessions_.sessionFor(p.session).execs.push(nextSeq_++, p, std::move(reply), state_.positionEncoding);
     });
     d.bind(methods::interrupt, [this](const protocol::InterruptParams& p, Reply<protocol::InterruptResult> reply) {
       Session* s = sessions_.find(p.session);
@@ -183,20 +200,29 @@ class Supervisor::Impl {
   }
 
   // A request the session's worker answers at once, whatever runs: on the control link.
+  // `adjust` puts the answer's positions into the client's unit.
   template <class P, class R>
-  void onWorker(const rpc::RequestType<P, R>& method, const P& params, Reply<R>& reply) {
-    sessions_.forward(method, &WorkerHandle::control, params.session, params, std::move(reply));
+  void onWorker(const rpc::RequestType<P, R>& method, const P& params, Reply<R>& reply,
+                std::type_identity_t<std::function<void(R&)>> adjust = {}) {
+    sessions_.forward(method, &WorkerHandle::control, params.session, params, std::move(reply), std::move(adjust));
   }
 
   void onInitialize(const protocol::InitializeParams& p, Reply<protocol::InitializeResult> reply) {
     if (state_.initialized) return reply.error(rpc::ErrorCode::InvalidRequest, "initialize was already sent");
     state_.initialized = true;
     state_.inputCapable = p.capabilities && p.capabilities->input;
+    if (p.capabilities && p.capabilities->positionEncodings) {
+      // The first the client lists that the daemon knows (all three are supported).
+      for (const auto& name : *p.capabilities->positionEncodings)
+        if (protocol::fromString(name, state_.positionEncoding)) break;
+    }
+    if (p.logLevel) logs_.setLevel(parseLogLevel(protocol::toString(*p.logLevel)));
     if (p.clientInfo) spdlog::info("client: {} {}", p.clientInfo->name, p.clientInfo->version.value_or(""));
     protocol::InitializeResult r;
     r.serverInfo = protocol::ServerInfo{"asyncoded", ASYNCODE_VERSION};
     r.python = protocol::PythonInfo{options_.pythonVersion, options_.executable};
     r.backends = options_.backends;
+    r.positionEncoding = state_.positionEncoding;
     reply(r);
   }
 

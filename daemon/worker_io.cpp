@@ -130,15 +130,17 @@ void WorkerIo::onService(rpc::Reply<R> reply, std::function<R()> compute) {
   auto shared = std::make_shared<rpc::Reply<R>>(std::move(reply));
   service_.post([this, shared, compute = std::move(compute)]() mutable {
     std::optional<R> result;
-    std::string error;
+    rpc::Error error{rpc::ErrorCode::InternalError, "", std::nullopt};
     try {
       result = compute();
+    } catch (const rpc::RpcException& e) {  // the request's own fault (-32602)
+      error = e.error();
     } catch (const std::exception& e) {
-      error = e.what();
+      error.message = e.what();
     }
     post([shared, result = std::move(result), error = std::move(error)]() mutable {
       if (result) return (*shared)(*result);
-      shared->error(rpc::ErrorCode::InternalError, error);
+      shared->error(std::move(error));
     });
   });
 }
@@ -162,8 +164,12 @@ void WorkerIo::bindHandlers() {
   d.bind(link::methods::inspect, [this](const protocol::InspectParams& p, auto reply) {
     onService<protocol::InspectResult>(std::move(reply), [this, p] { return toProtocol(engine_.inspect(p.code, p.cursor)); });
   });
-  d.bind(link::methods::variables, [this](const protocol::VariablesParams&, auto reply) {
-    onService<protocol::VariablesResult>(std::move(reply), [this] { return toProtocol(engine_.variables()); });
+  d.bind(link::methods::variables, [this](const protocol::VariablesParams& p, auto reply) {
+    onService<protocol::VariablesResult>(std::move(reply), [this, p] {
+      const auto page = engine_.variables(p.ref.value_or(0), p.start, p.count.value_or(-1));
+      if (page.invalid) throw rpc::RpcException(rpc::ErrorCode::InvalidParams, "params.ref: " + *page.invalid);
+      return toProtocol(page);
+    });
   });
   d.bind(link::methods::interrupt, this, &WorkerIo::onInterrupt);
   d.bind(link::methods::workerCancel, [this](const link::CancelParams& p) {

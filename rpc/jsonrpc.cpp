@@ -93,7 +93,8 @@ std::variant<Message, BadMessage> parseMessage(std::string_view body) {
     if (const auto p = j.find("params"); p != j.end()) {
       if (!p->is_object() && !p->is_array() && !p->is_null())
         return invalid(id, "params must be an object or an array");
-      params = *p;
+      // An empty array is no params (Lua encodes {} as []); a non-empty one stays positional.
+      if (!(p->is_array() && p->empty())) params = *p;
     }
     if (!hasId) return Message{Notification{method->get<std::string>(), std::move(params)}};
     if (id.is_null()) return invalid(id, "a request's id must not be null");

@@ -21,7 +21,7 @@ import warnings
 
 import _asyncode_c as _c
 from _asyncode import display as _display
-from _asyncode import cells, errors, streams
+from _asyncode import cells, errors, introspect, sources, streams
 from _asyncode.backend import IdleBackend
 
 CO_COROUTINE = 0x0080
@@ -34,13 +34,14 @@ from _asyncode_c import (HOW_CANCELLED, HOW_KEYBOARD_INTERRUPT, HOW_NONE, REASON
 
 class ExecState:
     __slots__ = ("seq", "count", "owner", "filename", "t0", "units", "kind", "awaited",
-                 "in_user", "deferred", "reason", "how", "cancel_requested", "handle")
+                 "in_user", "deferred", "reason", "how", "cancel_requested", "handle", "encoding")
 
-    def __init__(self, seq, count, owner, filename):
+    def __init__(self, seq, count, owner, filename, encoding="utf-32"):
         self.seq = seq
         self.count = count
         self.owner = owner
         self.filename = filename
+        self.encoding = encoding    # the client's unit for the columns of its ErrorInfo
         self.t0 = time.perf_counter()
         self.units = ()
         self.kind = None            # "sync" or "async" once compiled
@@ -93,7 +94,7 @@ class Engine:
         warnings._showwarnmsg = showwarnmsg
         from _asyncode import hooks
         hooks.install({"asyncio": self._on_asyncio_imported, "getpass": _patch_getpass,
-                       "linecache": _register_sources,
+                       "linecache": sources.linecache_imported,
                        "IPython.core.display_functions": _display.patch_ipython,
                        "IPython.core.display": _display.patch_ipython,
                        "IPython.display": _display.patch_ipython,
@@ -188,23 +189,27 @@ class Engine:
             pass
 
     # ---- execs ----------------------------------------------------------------------
-    def _begin_exec(self, seq, code, mode, filename, silent, tag):
+    def _begin_exec(self, seq, code, mode, filename, silent, tag, first_line=1, encoding="utf-32"):
         if not silent:
             self.exec_count += 1
         count = None if silent else self.exec_count
         if not filename:
             filename = "<cell %d>" % count if count is not None else "<silent %d>" % seq
-        st = ExecState(seq, count, _c.make_owner(tag, count), filename)
+        st = ExecState(seq, count, _c.make_owner(tag, count), filename, encoding)
         self.current = st
         self.session_ctx.run(_c.OWNER.set, st.owner)
         _c.exec_started(seq, count)
-        _remember_source(filename, code)
+        introspect.forget_refs()  # variables' refs last until the next exec starts
+        lines = cells.source_lines(code)
+        sources.remember(filename, lines, first_line)
         try:
-            st.units = self._compile(code, mode, filename)
+            st.units = self._compile(code, mode, filename, first_line)
         except (SyntaxError, ValueError, OverflowError) as e:
-            return self._finish(st, STATUS_ERROR, None, errors.error_info(e, compile_error=True))
+            info = errors.error_info(e, compile_error=True, encoding=encoding, source=(first_line, lines))
+            return self._finish(st, STATUS_ERROR, None, info)
         except BaseException as e:  # noqa: B902 - KeyboardInterrupt from a deferred interrupt
             return self._finish(st, *self._classify(st, e))
+        errors.remember_snippet([c for c, _ in st.units], first_line, lines)
         st.awaited = any(c.co_flags & CO_COROUTINE for c, _ in st.units)
         if st.awaited:
             st.kind = "async"
@@ -219,8 +224,8 @@ class Engine:
             st.kind = "sync"
             self._run_sync(st)
 
-    def _compile(self, code, mode, filename):
-        units = cells.compile_units(code, mode, filename, PyCF_ALLOW_TOP_LEVEL_AWAIT | self.future_flags)
+    def _compile(self, code, mode, filename, first_line=1):
+        units = cells.compile_units(code, mode, filename, PyCF_ALLOW_TOP_LEVEL_AWAIT | self.future_flags, first_line)
         self.future_flags |= cells.future_flags(units)
         return units
 
@@ -296,7 +301,7 @@ class Engine:
         else:
             status = STATUS_ERROR
         try:
-            info = errors.error_info(exc)
+            info = errors.error_info(exc, encoding=st.encoding)
         except BaseException as e:  # noqa: B902
             info = {"type": type(exc).__name__, "message": "", "traceback": [],
                     "formatted": "%s (formatting failed: %r)\n" % (type(exc).__name__, e)}
@@ -354,25 +359,6 @@ class Engine:
         if st.how == HOW_NONE:
             st.how = HOW_CANCELLED
         self.backend.cancel_exec_soon(st)
-
-
-_SOURCES = {}  # cell filename -> source, until linecache is imported
-
-
-def _remember_source(filename, code):
-    """Cells' sources go to linecache (tracebacks, inspect.getsource, warnings show
-    their lines), without importing linecache before anything needs it."""
-    entry = (len(code), None, code.splitlines(True) or [""], filename)
-    linecache = sys.modules.get("linecache")
-    if linecache is not None:
-        linecache.cache[filename] = entry
-    else:
-        _SOURCES[filename] = entry
-
-
-def _register_sources(linecache):
-    linecache.cache.update(_SOURCES)
-    _SOURCES.clear()
 
 
 def _input(prompt=""):

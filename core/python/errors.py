@@ -7,6 +7,7 @@ the exceptions it is chained to.
 import os
 
 _ENGINE_PREFIXES = ("<asyncode:",)  # the daemon's embedded modules
+_SNIPPETS = {}  # id(code object) -> (weak reference to it, first line, the snippet's lines)
 
 
 def add_engine_files(prefix):
@@ -82,16 +83,136 @@ def _trim(te, seen):
         _trim(sub, seen)
 
 
-def error_info(exc, compile_error=False):
-    """A dict: {type, message, traceback: [{filename, line, name, source?}], formatted}.
+# ---- snippets: frames show the lines of the code that ran --------------------------------
+def remember_snippet(codes, first_line, lines):
+    """Frames of these code objects (an exec's units and every function, class, lambda and
+    comprehension in them) show `lines` (the exec's code, which starts on first_line), whatever
+    linecache holds for their file: a snippet of a real file that differs from the file on disk
+    (unsaved edits) shows its own lines, and the file's own code keeps the file's."""
+    import types
+    import weakref
+    stack = list(codes)
+    while stack:
+        code = stack.pop()
+        key = id(code)
+        _SNIPPETS[key] = (weakref.ref(code, lambda _, key=key: _SNIPPETS.pop(key, None)), first_line, lines)
+        stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+
+
+def _snippet_line(code, lineno):
+    entry = _SNIPPETS.get(id(code))
+    if entry is None or entry[0]() is not code or not isinstance(lineno, int):
+        return None
+    index = lineno - entry[1]
+    return entry[2][index] if 0 <= index < len(entry[2]) else None
+
+
+def _use_snippet_lines(te, exc, texts, seen):
+    """Pairs the frames of te with the traceback of exc (and their chained exceptions): a
+    frame of snippet code gets the snippet's line; texts[id(frame)] keeps the snippet's text of
+    its first and last line, for the columns."""
+    if te is None or exc is None or id(te) in seen:
+        return
+    seen.add(id(te))
+    tb = exc.__traceback__
+    for f in te.stack:
+        if tb is None:
+            break
+        code = tb.tb_frame.f_code
+        tb = tb.tb_next
+        line = _snippet_line(code, f.lineno)
+        if line is None:
+            continue
+        f._line = line + "\n"
+        end = _snippet_line(code, f.end_lineno) if f.end_lineno != f.lineno else line
+        texts[id(f)] = (line, end)
+    _use_snippet_lines(te.__cause__, exc.__cause__, texts, seen)
+    _use_snippet_lines(te.__context__, exc.__context__, texts, seen)
+    for sub_te, sub in zip(getattr(te, "exceptions", None) or (), getattr(exc, "exceptions", None) or ()):
+        _use_snippet_lines(sub_te, sub, texts, seen)
+
+
+# ---- columns in the client's unit ------------------------------------------------------
+def units(text, index, encoding):
+    """The units of `encoding` ("utf-8", "utf-16", "utf-32": code points) before character
+    `index` of text; past its end each missing character counts one."""
+    head = text[:index]
+    extra = max(0, index - len(text))
+    if encoding == "utf-8":
+        return len(head.encode("utf-8", "surrogatepass")) + extra
+    if encoding == "utf-16":
+        return len(head.encode("utf-16-le", "surrogatepass")) // 2 + extra
+    return index
+
+
+def _byte_units(text, offset, encoding):
+    """The units of `encoding` before UTF-8 byte `offset` of text (code positions count bytes)."""
+    if encoding == "utf-8":
+        return offset
+    raw = text.encode("utf-8", "surrogatepass")
+    head = raw[:offset].decode("utf-8", "replace")
+    return units(head, len(head), encoding) + max(0, offset - len(raw))
+
+
+def _frame_positions(f, texts, encoding):
+    """column, endLine, endColumn of a frame, those that are known."""
+    out = {}
+    if isinstance(f.end_lineno, int) and f.end_lineno >= 1:
+        out["endLine"] = f.end_lineno
+    if not isinstance(f.colno, int) or not isinstance(f.end_colno, int) or "endLine" not in out:
+        return out
+    if encoding == "utf-8":  # Python's own unit: no line needed
+        out["column"], out["endColumn"] = f.colno, f.end_colno
+        return out
+    if id(f) in texts:
+        first, last = texts[id(f)]
+    else:
+        import linecache
+        first = f._original_line
+        last = first if f.end_lineno == f.lineno else linecache.getline(f.filename, f.end_lineno)
+    if first and last is not None and (last or f.end_colno == 0):
+        out["column"] = _byte_units(first.rstrip("\r\n"), f.colno, encoding)
+        out["endColumn"] = _byte_units(last.rstrip("\r\n"), f.end_colno, encoding)
+    return out
+
+
+def _syntax_positions(exc, encoding, source):
+    """line, column, endLine, endColumn of the exec's own SyntaxError (columns in characters
+    from cells.compile_units), in `encoding`; source: (first_line, lines) of the exec."""
+    lineno = exc.lineno
+    if not isinstance(lineno, int) or lineno < 1:
+        return {}
+
+    def text_of(n):
+        if source is not None and 0 <= n - source[0] < len(source[1]):
+            return source[1][n - source[0]]
+        return (exc.text or "").rstrip("\r\n") if n == lineno else ""
+
+    offset = exc.offset if isinstance(exc.offset, int) and exc.offset > 0 else 1
+    out = {"line": lineno, "column": units(text_of(lineno), offset - 1, encoding)}
+    end, end_offset = exc.end_lineno, exc.end_offset
+    if isinstance(end, int) and end >= lineno and isinstance(end_offset, int) and end_offset > 0:
+        end_column = units(text_of(end), end_offset - 1, encoding)
+        if end > lineno or end_column >= out["column"]:
+            out["endLine"], out["endColumn"] = end, end_column
+    return out
+
+
+def error_info(exc, compile_error=False, encoding="utf-32", source=None):
+    """A dict: {type, message, traceback: [{filename, line, name, source?, column?, endLine?,
+    endColumn?}], formatted, line?, column?, endLine?, endColumn?}; columns in `encoding`.
 
     compile_error: the exception is the cell's own SyntaxError, so where the engine
-    compiled it is not news: no frames at all.
+    compiled it is not news: no frames at all, and its own position instead; source: the
+    exec's (first_line, lines), where that position is.
     """
     import traceback
     te = traceback.TracebackException(type(exc), exc, exc.__traceback__, compact=True)
+    texts = {}
     if compile_error:
         te.stack = traceback.StackSummary.from_list([])
+    elif _SNIPPETS:
+        _use_snippet_lines(te, exc, texts, set())
     _trim(te, set())
     frames = []
     for f in te.stack:
@@ -99,6 +220,7 @@ def error_info(exc, compile_error=False):
         line = (f.line or "").strip()
         if line:
             frame["source"] = line
+        frame.update(_frame_positions(f, texts, encoding))
         frames.append(frame)
     try:
         if isinstance(exc, SyntaxError) and exc.msg is not None:
@@ -113,9 +235,12 @@ def error_info(exc, compile_error=False):
         formatted = "".join(te.format())
     except Exception as e:  # a broken __str__ in a chained exception
         formatted = "%s: %s\n(formatting the traceback failed: %r)\n" % (type(exc).__name__, message, e)
-    return {
+    info = {
         "type": type(exc).__name__,
         "message": message,
         "traceback": frames,
         "formatted": formatted,
     }
+    if compile_error and isinstance(exc, SyntaxError):
+        info.update(_syntax_positions(exc, encoding, source))
+    return info

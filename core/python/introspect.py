@@ -205,9 +205,93 @@ def _stop_thread(t):
         pass
 
 
-def variables():
-    ns = dict(_namespace())
-    items = [(k, v) for k, v in ns.items() if _is_user_variable(k, v)]
-    items.sort(key=lambda kv: kv[0])
-    reprs = _bounded_reprs(items)
-    return [(k, type(v).__name__, r) for (k, v), r in zip(items, reprs)]
+# Variables as a tree (revision 1): a value with children gets a ref, valid until the session's
+# next exec starts (forget_refs); refs are never reused, so a stale one is refused, not wrong.
+_REFS = {}      # ref -> object
+_REF_OF = {}    # id(object) -> its ref (the object is held in _REFS, so its id stays its own)
+_NEXT_REF = [1]
+_LEAVES = (int, float, complex, bool, str, bytes, bytearray, type(None))
+
+
+class InvalidRef(LookupError):
+    pass
+
+
+def forget_refs():
+    """The session's next exec starts: every ref given so far is void."""
+    _REFS.clear()
+    _REF_OF.clear()
+
+
+def _children(obj):
+    """[(name, value)] of obj: items of a sequence, set or mapping, else its attributes."""
+    if isinstance(obj, _LEAVES):
+        return []
+    if isinstance(obj, dict):
+        return [(_safe_repr(k), v) for k, v in list(obj.items())]
+    if isinstance(obj, (list, tuple)):
+        return [("[%d]" % i, v) for i, v in enumerate(list(obj))]
+    if isinstance(obj, (set, frozenset)):
+        return [("[%d]" % i, v) for i, v in enumerate(list(obj))]
+    attrs = getattr(obj, "__dict__", None)
+    if isinstance(attrs, dict):
+        return sorted(((k, v) for k, v in list(attrs.items()) if not k.startswith("__")), key=lambda kv: kv[0])
+    return []
+
+
+def _has_children(obj):
+    if isinstance(obj, _LEAVES) or isinstance(obj, type(sys)):
+        return False
+    if isinstance(obj, (dict, list, tuple, set, frozenset)):
+        return len(obj) > 0
+    attrs = getattr(obj, "__dict__", None)
+    return isinstance(attrs, dict) and any(not k.startswith("__") for k in attrs)
+
+
+def _ref_for(obj):
+    ref = _REF_OF.get(id(obj))
+    if ref is None:
+        ref = _NEXT_REF[0]
+        _NEXT_REF[0] += 1
+        _REFS[ref] = obj
+        _REF_OF[id(obj)] = ref
+    return ref
+
+
+def _entry(name, value, text):
+    """(name, type, repr, ref, length, shape): ref 0 when it has no children."""
+    try:
+        ref = _ref_for(value) if _has_children(value) else 0
+    except Exception:
+        ref = 0
+    length = None
+    if isinstance(value, (dict, list, tuple, set, frozenset, str, bytes, bytearray)):
+        length = len(value)
+    shape = None
+    try:
+        raw = getattr(type(value), "shape", None) is not None and getattr(value, "shape", None)
+        if isinstance(raw, tuple) and all(isinstance(n, int) for n in raw):
+            shape = "(" + ", ".join(str(n) for n in raw) + ("," if len(raw) == 1 else "") + ")"
+            if raw and length is None:
+                length = raw[0]
+    except Exception:
+        shape = None
+    return (name, type(value).__name__, text, ref, length, shape)
+
+
+def variables(ref=0, start=0, count=-1):
+    """([(name, type, repr, ref, length, shape)], total): the user namespace (ref 0) or the
+    children of ref, from start, at most count of them (all when negative)."""
+    if ref:
+        obj = _REFS.get(ref)
+        if obj is None:
+            raise InvalidRef("ref %d is not valid (refs last until the session's next exec starts)" % ref)
+        items = _children(obj)
+    else:
+        ns = dict(_namespace())
+        items = [(k, v) for k, v in ns.items() if _is_user_variable(k, v)]
+        items.sort(key=lambda kv: kv[0])
+    total = len(items)
+    page = items[start:] if count < 0 else items[start:start + count]
+    reprs = _bounded_reprs(page)
+    return [_entry(k, v, r) for (k, v), r in zip(page, reprs)], total

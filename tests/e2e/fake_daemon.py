@@ -15,7 +15,8 @@ scenario = sys.argv[1]
 out = sys.stdout.buffer
 inp = sys.stdin.buffer
 INIT = {"serverInfo": {"name": "asyncoded", "version": "0.0.0"}, "protocolVersion": 1,
-        "python": {"version": "3.11.0", "executable": sys.executable}, "backends": ["asyncio"]}
+        "python": {"version": "3.11.0", "executable": sys.executable}, "backends": ["asyncio"],
+        "positionEncoding": "utf-32", "protocolRevision": 1}
 
 
 def send(msg):

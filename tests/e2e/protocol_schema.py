@@ -213,8 +213,11 @@ class TrafficValidator:
         spec = METHODS.get(method)
         kind = "request" if "id" in msg else "notification"
         if spec and spec["direction"] in (CLIENT_TO_DAEMON, BOTH) and spec["kind"] == kind:
-            # omitted params mean "no params": the same as {} for every method of the protocol
+            # omitted params mean "no params": the same as {} for every method of the protocol,
+            # and so does an empty array (revision 1: Lua encodes {} as [])
             params = msg["params"] if "params" in msg else {}
+            if params == []:
+                params = {}
             for e in errors(spec["params"], params, "$.params"):
                 self.client_issues.append("client %s %r: %s" % (kind, method, e))
         else:

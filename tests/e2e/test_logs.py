@@ -83,3 +83,22 @@ def test_a_request_sent_without_an_id_is_ignored_with_a_warning(daemon, tmp_path
     assert daemon.exec("1 + 1")["result"]["text/plain"] == "2"
     assert not marker.exists()
     assert [p for p in daemon.notifications("log") if "setTrace" in p["message"]] == []
+
+
+def test_initialize_log_level_sets_the_notifications_level_and_leaves_stderr_alone(spawn):
+    # revision 1: --log-level is stderr's; initialize's logLevel is this client's
+    d = spawn(["--log-level", "off"], initialize=False)
+    d.wait_result(d.request("initialize", {"logLevel": "debug"}))
+    d.exec("1")
+    assert d.wait_notification("log", lambda p: p["level"] == "debug")
+    assert "[debug]" not in d.stderr() and "[info]" not in d.stderr(), d.stderr()
+
+
+def test_initialize_log_level_off_sends_no_log_notification(spawn):
+    d = spawn(["--log-level", "info"], initialize=False)
+    d.wait_result(d.request("initialize", {"logLevel": "off"}))
+    d.exec("import os; os._exit(1)")
+    d.exec("1")
+    assert wait_until(lambda: "exited with code 1" in d.stderr(), 5.0), d.stderr()
+    d.close()
+    assert d.notifications("log") == []

@@ -47,7 +47,7 @@ VALID = {
     "InitializeResult": {
         "serverInfo": {"name": "asyncoded", "version": "0.1.0"}, "protocolVersion": 1,
         "python": {"version": "3.11.2", "executable": "/usr/bin/python3"},
-        "backends": ["asyncio", "trio"],
+        "backends": ["asyncio", "trio"], "positionEncoding": "utf-16", "protocolRevision": 1,
     },
     "ShutdownResult": None,
     "SessionOpenResult": {"session": "s1", "pid": 4242, "backend": "asyncio"},
@@ -65,7 +65,7 @@ VALID = {
     "CompleteResult": {"matches": [{"text": "append", "type": "function"}, {"text": "count"}],
                        "cursorStart": 2, "cursorEnd": 4},
     "InspectResult": {"found": True, "data": {"text/plain": "greet(name)\nSay hello."}},
-    "VariablesResult": {"variables": [{"name": "a", "type": "int", "repr": "1"}]},
+    "VariablesResult": {"variables": [{"name": "a", "type": "int", "repr": "1"}], "total": 1},
     "ResetResult": None,
     "OutputParams": {"session": "default", "requestId": 7, "execCount": 1, "stream": "stdout",
                      "text": "x\n", "seq": 1},
@@ -228,11 +228,14 @@ def test_complete_inspect_variables():
     bad("CompleteResult", {"matches": []}, "'cursorStart' is a required property")
     ok("InspectResult", {"found": False})
     bad("InspectResult", {"found": True, "data": {"text/html": "x"}}, "text/plain")
-    ok("VariablesResult", {"variables": []})
-    ok("VariablesResult", {"variables": [{"name": "s", "type": "str", "repr": "\U0001F389" * 200}]})
-    bad("VariablesResult", {"variables": [{"name": "b", "type": "str", "repr": "x" * 201}]},
+    ok("VariablesResult", {"variables": [], "total": 0})
+    ok("VariablesResult", {"variables": [{"name": "s", "type": "str", "repr": "\U0001F389" * 200}], "total": 1})
+    ok("VariablesResult", {"variables": [{"name": "xs", "type": "list", "repr": "[1]", "ref": 3, "length": 1,
+                                          "shape": "(1,)"}], "total": 1})
+    bad("VariablesResult", {"variables": []}, "'total'")
+    bad("VariablesResult", {"variables": [{"name": "b", "type": "str", "repr": "x" * 201}], "total": 1},
         "$.variables[0].repr")
-    bad("VariablesResult", {"variables": [{"name": "b", "type": "str"}]}, "'repr'")
+    bad("VariablesResult", {"variables": [{"name": "b", "type": "str"}], "total": 1}, "'repr'")
 
 
 # --------------------------------------------------------------------------- sessions, init

@@ -93,8 +93,8 @@ TEST_CASE("Every object $def that a method reaches has its struct's fields in th
   };
   ExecResult r{1, ExecStatus::Error, Json{{"text/plain", "1"}}, ErrorInfo{}, 0.5, false, "t"};
   CHECK(written(Json(r)) == sorted(keys("ExecResult")));
-  ExecParams p{"x", Mode::Module, "s", "f.py", true, 5, "t"};
+  ExecParams p{"x", Mode::Module, "s", "f.py", true, 5, "t", 7};
   CHECK(written(Json(p)) == sorted(keys("ExecParams")));
-  StatusParams s{"s", SessionState::Idle, 3};
+  StatusParams s{"s", SessionState::Idle, 3, StatusReason::Crash, 1, "SIGKILL"};
   CHECK(written(Json(s)) == sorted(keys("StatusParams")));
 }

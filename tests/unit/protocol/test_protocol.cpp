@@ -176,9 +176,11 @@ TEST_CASE("InterruptParams, cursor params, CancelRequestParams and InitializePar
 
 TEST_CASE("Results are written with the wire's keys", "[protocol]") {
   SECTION("InitializeResult") {
-    const InitializeResult r{{"asyncoded", "0.1.0"}, 1, {"3.11.2", "/usr/bin/python3"}, {Backend::Asyncio, Backend::Trio}};
+    const InitializeResult r{{"asyncoded", "0.1.0"}, 1, {"3.11.2", "/usr/bin/python3"}, {Backend::Asyncio, Backend::Trio},
+                             PositionEncoding::Utf_16, 1};
     CHECK(Json(r) == Json::parse(R"({"serverInfo":{"name":"asyncoded","version":"0.1.0"},"protocolVersion":1,
-        "python":{"version":"3.11.2","executable":"/usr/bin/python3"},"backends":["asyncio","trio"]})"));
+        "python":{"version":"3.11.2","executable":"/usr/bin/python3"},"backends":["asyncio","trio"],
+        "positionEncoding":"utf-16","protocolRevision":1})"));
     CHECK(decodeAs<InitializeResult>(Json(r)) == r);
   }
   SECTION("SessionOpenResult and SessionInfo") {

@@ -45,6 +45,10 @@ TEST_CASE("A request keeps its id's JSON type, its method and its params", "[jso
           Json::array({1, 2}));
     CHECK(messageOf<Request>(parseMessage(R"({"jsonrpc":"2.0","id":0,"method":"m","params":null})")).params.is_null());
   }
+  SECTION("an empty array is no params, in a request and in a notification (revision 1)") {
+    CHECK(messageOf<Request>(parseMessage(R"({"jsonrpc":"2.0","id":0,"method":"m","params":[]})")).params.is_null());
+    CHECK(messageOf<Notification>(parseMessage(R"({"jsonrpc":"2.0","method":"m","params":[]})")).params.is_null());
+  }
   SECTION("a negative id") {
     CHECK(messageOf<Request>(parseMessage(R"({"jsonrpc":"2.0","id":-3,"method":"m"})")).id == -3);
   }
