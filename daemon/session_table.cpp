@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "daemon/python_env.h"
 
@@ -18,7 +19,10 @@ Session::Session(SessionTable& table, uv_loop_t* loop, std::string sessionName)
 Worker* Session::worker() { return table_.pool_.find(workerId); }
 void Session::drain(Worker& w) { table_.drain_(w); }
 void Session::queueChanged() { table_.updateBusy(*this); }
-void Session::kill(Worker& w) { table_.pool_.kill(w); }
+void Session::kill(Worker& w) {
+  killedByInterrupt = true;  // the interrupt's last step: its death is the interrupt's doing
+  table_.pool_.kill(w);
+}
 rpc::Peer& Session::client() { return table_.client_; }
 
 SessionTable::SessionTable(uv_loop_t* loop, rpc::Peer& client, WorkerPool& pool, const ClientState& state, Drain drain,
@@ -157,12 +161,12 @@ void SessionTable::failStart(Session& s, const std::string& why) {
   setState(s, SessionState::Dead);
 }
 
-void SessionTable::setState(Session& s, SessionState state) {
+void SessionTable::setState(Session& s, SessionState state, std::optional<protocol::StatusReason> why) {
   if (s.state == state) return;
   s.state = state;
   if (!state_.open()) return;
   client_.notify(protocol::methods::status,
-                 protocol::StatusParams{s.name, state, s.pid ? std::optional<std::int64_t>(s.pid) : std::nullopt});
+                 protocol::StatusParams{s.name, state, s.pid ? std::optional<std::int64_t>(s.pid) : std::nullopt, why});
 }
 
 void SessionTable::updateBusy(Session& s) {
@@ -208,7 +212,8 @@ void SessionTable::workerExited(Worker& w, const ExitStatus& status) {
 // an error instead (onConfigured).
 void SessionTable::workerDied(Session& s, const ExitStatus& status) {
   s.workerId = 0;
-  setState(s, SessionState::Dead);
+  setState(s, SessionState::Dead,
+           std::exchange(s.killedByInterrupt, false) ? std::optional(protocol::StatusReason::Interrupt) : std::nullopt);
   const std::string why = "the session's worker " + status.describe();
   s.execs.workerDied(why);
   if (state_.exiting) return;

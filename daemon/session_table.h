@@ -39,6 +39,7 @@ struct Session final : ExecQueue::Host {
   protocol::SessionState state = protocol::SessionState::Dead;  // until its first worker starts
   std::vector<rpc::Reply<protocol::SessionOpenResult>> openWaiters;
   std::deque<Clock::time_point> restarts;  // its workers' deaths, for the crash-loop guard
+  bool killedByInterrupt = false;           // the interrupt killed its worker (status reason)
   ExecQueue execs;
 
   // ExecQueue::Host
@@ -95,7 +96,8 @@ class SessionTable {
   void startWorker(Session& s);
   void onConfigured(const std::string& name, WorkerId from, rpc::Answer<protocol::link::ConfigureResult> answer);
   void failStart(Session& s, const std::string& why);
-  void setState(Session& s, protocol::SessionState state);
+  void setState(Session& s, protocol::SessionState state,
+                std::optional<protocol::StatusReason> why = std::nullopt);
   void updateBusy(Session& s);
   void end(Session& s, const std::string& why);
   void closeSession(Session& s, const std::string& why);
