@@ -23,7 +23,7 @@ import warnings
 
 import _asyncode_c as _c
 from _asyncode import display as _display
-from _asyncode import cells, errors, interrupts, streams
+from _asyncode import cells, debugging, errors, interrupts, streams
 from _asyncode.backend import IdleBackend
 
 CO_COROUTINE = 0x0080
@@ -89,7 +89,7 @@ class Engine:
                 _original(msg)
         warnings._showwarnmsg = showwarnmsg
         from _asyncode import hooks
-        hooks.install({"asyncio": self._on_asyncio_imported, "getpass": _patch_getpass,
+        hooks.install({"asyncio": self._on_asyncio_imported, "getpass": _patch_getpass, "pdb": debugging.patch_pdb,
                        "linecache": _register_sources})
         if "getpass" in sys.modules:
             _patch_getpass(sys.modules["getpass"])
@@ -292,6 +292,7 @@ class Engine:
         return _display.format_bundle(value)
 
     def _classify(self, st, exc):
+        debugging.remember_error(exc)
         interrupted = st.reason is not None and (
             isinstance(exc, KeyboardInterrupt)
             or (st.cancel_requested and self._is_cancellation(exc)))
@@ -312,6 +313,7 @@ class Engine:
 
     def _finish(self, st, status, result, error):
         duration = (time.perf_counter() - st.t0) * 1000.0
+        debugging.end_of_exec()
         self.current = None
         self.session_ctx.run(_c.OWNER.set, None)
         _c.exec_done(st.seq, st.count, status, result, error, duration, st.awaited, st.how)
