@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -146,6 +145,8 @@ std::optional<Engine::Job> Engine::takeJob() {
         running_ = job.seq;
         runningAnnounces_ = job.exec.announceStart;
         pendingInterrupt_.reset();
+        for (const auto& a : asked_)  // asked for while it waited: it is the exec's now
+          if (a.seq == job.seq) pendingInterrupt_ = a.reason;
         return job;
       }
       lastFinished_ = std::max(lastFinished_, job.seq);
@@ -191,74 +192,6 @@ bool Engine::removeQueued(std::uint64_t seq) {
   if (seq == 0 || seq == running_ || seq <= lastFinished_) return false;
   cancelled_.insert(seq);  // answered when the main thread reaches it
   return true;
-}
-
-InterruptOutcome Engine::interrupt(std::uint64_t seq, InterruptReason reason) {
-  {
-    std::lock_guard lock(mu_);
-    if (seq != 0 && running_ == seq) {
-      pendingInterrupt_ = reason;
-    } else {
-      if (seq == 0 || seq <= lastFinished_) return InterruptOutcome::NotRunning;
-      stopBeforeStart_[seq] = reason;  // not read or not taken yet: stopped when taken
-      return InterruptOutcome::Dequeued;
-    }
-  }
-  ::pthread_kill(mainThread_, SIGINT);
-  return InterruptOutcome::Signalled;
-}
-
-namespace {
-
-// The processes descending from `pid`, through /proc/<pid>/task/*/children (cheap:
-// only the session's own processes are read, not all of /proc).
-void collectDescendants(pid_t pid, std::vector<pid_t>& out, int depth) {
-  if (depth > 32) return;
-  const std::string task = "/proc/" + std::to_string(pid) + "/task";
-  DIR* dir = ::opendir(task.c_str());
-  if (!dir) return;
-  while (const dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] == '.') continue;
-    std::FILE* f = std::fopen((task + "/" + entry->d_name + "/children").c_str(), "r");
-    if (!f) continue;
-    long child = 0;
-    while (std::fscanf(f, "%ld", &child) == 1) {
-      out.push_back(static_cast<pid_t>(child));
-      collectDescendants(static_cast<pid_t>(child), out, depth + 1);
-    }
-    std::fclose(f);
-  }
-  ::closedir(dir);
-}
-
-}  // namespace
-
-// As a terminal's Ctrl-C reaches the whole foreground process group (and as
-// jupyter_client's killpg does), an interrupt reaches the processes the session started:
-// `subprocess.run(["sleep", "30"])` then ends at once. Those still in the worker's process
-// group get the signal; this process is left out (its main thread got its own).
-void Engine::signalChildren(int sig) {
-  const pid_t self = ::getpid();
-  const pid_t group = ::getpgrp();
-  std::vector<pid_t> descendants;
-  collectDescendants(self, descendants, 0);
-  for (const pid_t pid : descendants)
-    if (::getpgid(pid) == group) ::kill(pid, sig);
-}
-
-bool Engine::resignal(std::uint64_t seq) {
-  {
-    std::lock_guard lock(mu_);
-    if (seq == 0 || running_ != seq || !pendingInterrupt_) return false;
-  }
-  ::pthread_kill(mainThread_, SIGINT);
-  return true;
-}
-
-std::optional<InterruptReason> Engine::interruptReason(std::uint64_t seq) const {
-  std::lock_guard lock(mu_);
-  if (running_ != seq) return std::nullopt;
-  return pendingInterrupt_;
 }
 
 void Engine::execStarted(std::uint64_t seq, std::optional<int> count) {

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -34,6 +35,9 @@ enum class InterruptOutcome {
   NotRunning,   // no such exec: finished already, or never came
 };
 
+// What an interrupt did, told once it acted (Python ran its SIGINT handler).
+using InterruptDone = std::function<void(InterruptOutcome, InterruptHow)>;
+
 class Engine {
  public:
   // Jobs come through `lane` and are answered there, by the main thread itself (the daemon's
@@ -53,9 +57,10 @@ class Engine {
   // ---- any thread ---------------------------------------------------------------
   // Removes an exec that has not started. True when it was queued.
   bool removeQueued(std::uint64_t seq);
-  InterruptOutcome interrupt(std::uint64_t seq, InterruptReason reason);
-  // Signals again when an interrupt of `seq` is still pending (the ladder's next step).
-  bool resignal(std::uint64_t seq);
+  // Interrupts exec `seq` once (0: no exec runs; a task may hold the main thread). Sends
+  // SIGINT to the main thread; `done` is called (on the main thread, GIL held) when Python
+  // has acted on it. Nothing is called while the interpreter runs no Python at all.
+  void interrupt(std::uint64_t seq, InterruptReason reason, InterruptDone done);
   // Sends `sig` to the processes the session started that are still in its process group.
   static void signalChildren(int sig);
   // The client's answer to input request `inputId`; nullopt: none will come (EOFError).
@@ -82,8 +87,10 @@ class Engine {
   void drainWake();
   // Blocks (without the GIL) until a job is queued or a signal arrives.
   void waitJobs();
-  // The reason of an interrupt pending for `seq`, if any.
+  // The reason of an interrupt pending for `seq` (0: for whatever task runs), if any.
   std::optional<InterruptReason> interruptReason(std::uint64_t seq) const;
+  // The SIGINT handler acted on the pending interrupts: their `done` are called.
+  void interruptActed(InterruptHow how);
   // The main thread, GIL held (released while a lane answer is written).
   void execDone(ExecOutcome outcome);
   void execStarted(std::uint64_t seq, std::optional<int> count);
@@ -92,9 +99,12 @@ class Engine {
   // Returns false with a Python exception set on interrupt or refusal.
   bool readInput(const std::string& prompt, bool password, const OwnerPtr& owner, std::string& out);
   bool forked() const { return forked_; }
+  // The engine's SIGINT handler is installed: interrupts may signal the main thread.
+  void markReady() { ready_ = true; }
 
  private:
   static ExecOutcome stoppedBeforeStart(std::uint64_t seq, InterruptReason reason);
+  static int probeInterrupts(void* engine);
   static void afterForkInChild();
   static void exitIfForked();
 
@@ -114,6 +124,14 @@ class Engine {
   std::map<std::uint64_t, InterruptReason> stopBeforeStart_;
   std::set<std::uint64_t> cancelled_;
   std::optional<InterruptReason> pendingInterrupt_;
+  // Interrupts signalled whose handler has not run yet.
+  struct AskedInterrupt {
+    std::uint64_t seq;
+    InterruptReason reason;
+    InterruptDone done;
+    mutable bool seen = false;  // the engine's handler ran since (guarded by mu_)
+  };
+  std::vector<AskedInterrupt> asked_;
 
   std::mutex startMu_;
   std::condition_variable startedCv_;
@@ -123,7 +141,8 @@ class Engine {
   std::condition_variable inputCv_;
   std::uint64_t nextInputId_ = 0;
   std::map<std::uint64_t, std::optional<std::string>> inputAnswers_;  // answered, not yet taken
-  std::atomic<bool> inputEnabled_{false};  // the session's configure says whether the client answers
+  std::atomic<bool> inputEnabled_{false};
+  std::atomic<bool> ready_{false};  // the session's configure says whether the client answers
 
   static std::atomic<bool> forked_;
 };

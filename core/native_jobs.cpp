@@ -195,6 +195,7 @@ PyObject* engineReady(PyObject* module, PyObject* backends) {
     }
     event.backends.push_back(std::move(name));
   }
+  stateOf(module)->engine->markReady();
   stateOf(module)->engine->outbox().push(std::move(event));
   Py_RETURN_NONE;
 }
@@ -205,6 +206,13 @@ PyObject* interruptReason(PyObject* module, PyObject* arg) {
   const auto reason = stateOf(module)->engine->interruptReason(seq);
   if (!reason) Py_RETURN_NONE;
   return PyLong_FromLong(static_cast<long>(*reason));
+}
+
+PyObject* interruptActed(PyObject* module, PyObject* arg) {
+  const long how = PyLong_AsLong(arg);
+  if (PyErr_Occurred()) return nullptr;
+  stateOf(module)->engine->interruptActed(static_cast<InterruptHow>(how));
+  Py_RETURN_NONE;
 }
 
 }  // namespace asyncode::core::native

@@ -98,7 +98,7 @@ struct Job {
 };
 
 enum class ExecStatus { Ok, Error, Interrupted, Timeout };
-enum class InterruptHow { None, Cancelled, KeyboardInterrupt };
+enum class InterruptHow { None, Cancelled, KeyboardInterrupt, TaskInterrupted };
 enum class InterruptReason { Interrupt, Timeout };
 
 struct ExecOutcome {

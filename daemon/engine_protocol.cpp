@@ -88,6 +88,7 @@ std::optional<protocol::InterruptHow> toProtocol(core::InterruptHow how) {
   switch (how) {
     case core::InterruptHow::Cancelled: return protocol::InterruptHow::Cancelled;
     case core::InterruptHow::KeyboardInterrupt: return protocol::InterruptHow::KeyboardInterrupt;
+    case core::InterruptHow::TaskInterrupted: return protocol::InterruptHow::TaskInterrupted;
     case core::InterruptHow::None: break;
   }
   return std::nullopt;

@@ -118,7 +118,7 @@ void ExecQueue::answerWith(Entry& e, ExecResult result) {
 
 // Waiting interrupts learn how the exec ended; nullopt: not by an interrupt.
 void ExecQueue::resolveInterrupts(Entry& e, std::optional<InterruptHow> how) {
-  for (auto& waiter : e.interruptWaiters) waiter(InterruptResult{how.has_value(), how});
+  for (auto& [token, waiter] : e.interruptWaiters) waiter(InterruptResult{how.has_value(), how});
   e.interruptWaiters.clear();
 }
 
@@ -160,15 +160,25 @@ bool ExecQueue::startFrame(WorkerId from, const link::ExecStartParams& p) {
   return true;
 }
 
-void ExecQueue::interrupt(std::int64_t graceMs, rpc::Reply<InterruptResult> reply) {
+void ExecQueue::interrupt(std::int64_t graceMs, bool force, rpc::Reply<InterruptResult> reply) {
   // The running exec: the oldest not answered (one cancelled while queued is answered).
   const auto running = std::find_if(execs_.begin(), execs_.end(), [](const auto& e) { return e->reply.pending(); });
-  if (running == execs_.end()) return reply(InterruptResult{false, std::nullopt});
-  Entry& e = **running;
-  if (e.sentTo != 0) {
-    e.interruptWaiters.push_back(std::move(reply));
-    return interruptExec(e, link::InterruptReason::Interrupt, static_cast<std::uint64_t>(graceMs));
+  Worker* w = host_.worker();
+  if (running == execs_.end()) {
+    if (!w) return reply(InterruptResult{false, std::nullopt});
+    if (!force) return interruptTask(*w, static_cast<std::uint64_t>(graceMs), std::move(reply));
+    taskWaiters_.emplace(++nextToken_, std::move(reply));  // answered "restarted" by the death
+    return host_.kill(*w);
   }
+  Entry& e = **running;
+  if (e.sentTo != 0 && force) {
+    if (!w || e.sentTo != w->id) return reply(InterruptResult{false, std::nullopt});
+    if (!e.reason) e.reason = link::InterruptReason::Interrupt;
+    e.interruptWaiters.emplace(++nextToken_, std::move(reply));
+    return host_.kill(*w);  // its death answers the exec and the interrupt
+  }
+  if (e.sentTo != 0)
+    return interruptExec(e, link::InterruptReason::Interrupt, static_cast<std::uint64_t>(graceMs), std::move(reply));
   // Its worker is still starting: it never ran.
   e.reason = link::InterruptReason::Interrupt;
   answerWith(e, ExecResult{lastExecCount_, ExecStatus::Interrupted, std::nullopt,
@@ -179,26 +189,99 @@ void ExecQueue::interrupt(std::int64_t graceMs, rpc::Reply<InterruptResult> repl
   host_.queueChanged();
 }
 
-// The ladder: the worker cancels or raises KeyboardInterrupt; after graceMs, the kill.
-void ExecQueue::interruptExec(Entry& e, link::InterruptReason reason, std::uint64_t graceMs) {
+// One interrupt of the exec; the kill when the worker runs no Python during graceMs after it
+// (or, for the timeout, when the exec is still there after graceMs).
+void ExecQueue::interruptExec(Entry& e, link::InterruptReason reason, std::uint64_t graceMs,
+                              std::optional<rpc::Reply<InterruptResult>> reply) {
   Worker* w = host_.worker();
-  if (!w || e.sentTo != w->id) return;
+  if (!w || e.sentTo != w->id) {
+    if (reply) (*reply)(InterruptResult{false, std::nullopt});
+    return;
+  }
   if (!e.reason) e.reason = reason;
+  if (reason == link::InterruptReason::Timeout) e.hardGrace = true;
+  const std::uint64_t token = ++nextToken_;
+  if (reply) e.interruptWaiters.emplace(token, std::move(*reply));
+  ++e.unacted;
+  const auto seq = static_cast<std::uint64_t>(e.params.seq);
   w->handle->control().call(link::methods::interrupt, link::InterruptParams{e.params.seq, reason},
-                            [](rpc::Answer<link::InterruptResult>) {});
+                            [this, alive = std::weak_ptr<bool>(alive_), seq, token](rpc::Answer<link::InterruptResult> a) {
+                              if (alive.lock()) onActed(seq, token, std::move(a));
+                            });
   const auto deadline = Clock::now() + std::chrono::milliseconds(graceMs);
-  if (deadline >= e.graceDeadline) return;
+  if (e.graceTimer && e.graceTimer->active() && deadline >= e.graceDeadline) return;
   e.graceDeadline = deadline;
   if (!e.graceTimer) e.graceTimer.emplace(loop_);
-  e.graceTimer->once(graceMs, [this, seq = static_cast<std::uint64_t>(e.params.seq)] { onGraceOver(seq); });
+  e.graceTimer->once(graceMs, [this, seq] { onGraceOver(seq); });
+}
+
+// The worker acted on an interrupt of exec `seq`: Python runs, so no kill for it.
+void ExecQueue::onActed(std::uint64_t seq, std::uint64_t token, rpc::Answer<link::InterruptResult> a) {
+  if (!a) return;  // the worker is gone: its death answers
+  Entry* e = find(seq);
+  if (!e) return;
+  if (--e->unacted <= 0 && !e->hardGrace && e->graceTimer) {
+    e->graceTimer->stop();
+    e->graceDeadline = Clock::time_point::max();
+  }
+  const auto it = e->interruptWaiters.find(token);
+  if (it == e->interruptWaiters.end()) return;
+  switch (a->outcome) {
+    case link::InterruptOutcome::Signalled:
+      it->second(InterruptResult{a->how.has_value(), a->how});
+      break;
+    case link::InterruptOutcome::Dequeued:
+      it->second(InterruptResult{true, InterruptHow::Cancelled});
+      break;
+    case link::InterruptOutcome::NotRunning:
+      it->second(InterruptResult{false, std::nullopt});
+      break;
+  }
+  e->interruptWaiters.erase(it);
 }
 
 void ExecQueue::onGraceOver(std::uint64_t seq) {
   Entry* e = find(seq);
   Worker* w = host_.worker();
   if (!e || !w || e->sentTo != w->id) return;
-  spdlog::warn("session {}: the exec did not stop within its grace period; restarting the session", session_);
+  spdlog::warn("session {}: the worker ran no Python within the interrupt's grace period; restarting the session",
+               session_);
   host_.kill(*w);  // its death answers the exec (WorkerDied) and restarts the session
+}
+
+// No exec runs: a task of the session may hold the worker's main thread.
+void ExecQueue::interruptTask(Worker& w, std::uint64_t graceMs, rpc::Reply<InterruptResult> reply) {
+  const std::uint64_t token = ++nextToken_;
+  taskWaiters_.emplace(token, std::move(reply));
+  ++taskUnacted_;
+  const WorkerId from = w.id;
+  w.handle->control().call(
+      link::methods::interrupt, link::InterruptParams{0, link::InterruptReason::Interrupt},
+      [this, alive = std::weak_ptr<bool>(alive_), token](rpc::Answer<link::InterruptResult> a) {
+        if (!alive.lock() || !a) return;
+        if (--taskUnacted_ <= 0 && taskGrace_) taskGrace_->stop();
+        const auto it = taskWaiters_.find(token);
+        if (it == taskWaiters_.end()) return;
+        const bool acted = a->outcome == link::InterruptOutcome::Signalled && a->how;
+        it->second(InterruptResult{acted, acted ? a->how : std::nullopt});
+        taskWaiters_.erase(it);
+      });
+  if (!taskGrace_) taskGrace_.emplace(loop_);
+  if (taskGrace_->active()) return;
+  taskGrace_->once(graceMs, [this, from] {
+    Worker* now = host_.worker();
+    if (!now || now->id != from || taskUnacted_ <= 0) return;
+    spdlog::warn("session {}: the worker ran no Python within the interrupt's grace period; restarting the session",
+                 session_);
+    host_.kill(*now);
+  });
+}
+
+void ExecQueue::resolveTaskInterrupts(std::optional<InterruptHow> how) {
+  for (auto& [token, waiter] : taskWaiters_) waiter(InterruptResult{how.has_value(), how});
+  taskWaiters_.clear();
+  taskUnacted_ = 0;
+  if (taskGrace_) taskGrace_->stop();
 }
 
 bool ExecQueue::cancel(const rpc::Id& id) {
@@ -223,6 +306,7 @@ bool ExecQueue::cancel(const rpc::Id& id) {
 }
 
 void ExecQueue::workerDied(const std::string& why) {
+  resolveTaskInterrupts(InterruptHow::Restarted);
   if (!execs_.empty() && execs_.front()->sentTo != 0) {
     answerDied(*execs_.front(), why);
     execs_.pop_front();
@@ -232,6 +316,7 @@ void ExecQueue::workerDied(const std::string& why) {
 }
 
 void ExecQueue::endAll(const std::string& why) {
+  resolveTaskInterrupts(InterruptHow::Restarted);
   bool first = true;
   for (auto& e : execs_) {
     if (first && e->sentTo != 0) {
@@ -246,11 +331,13 @@ void ExecQueue::endAll(const std::string& why) {
 }
 
 void ExecQueue::failAll(const std::string& why) {
+  resolveTaskInterrupts(std::nullopt);
   for (auto& e : execs_) answerDied(*e, why);
   execs_.clear();
 }
 
 void ExecQueue::cancelAll(const std::string& why) {
+  resolveTaskInterrupts(std::nullopt);
   for (auto& e : execs_) {
     if (e->reply.pending()) e->reply.error(rpc::ErrorCode::RequestCancelled, why);
     resolveInterrupts(*e, std::nullopt);

@@ -1,7 +1,9 @@
 // One session's execs, in the order they came: which worker each was sent to, their answers
-// (held until the worker answers, dies, or the exec is cancelled), and the interrupt ladder:
-// the worker cancels the exec's task or raises KeyboardInterrupt, again each time it is asked;
-// after graceMs with the exec still there, the worker is killed and the session restarts.
+// (held until the worker answers, dies, or the exec is cancelled), and interrupts: each one
+// acts once in the worker (cancels the exec's task or raises KeyboardInterrupt) and is
+// answered when it did; only when the worker runs no Python for graceMs after it (stuck in C
+// code), or at once with force, is the worker killed and the session restarted. A timeout's
+// grace is a hard limit: the exec still running after it costs the worker.
 // Execs run one at a time: the oldest unanswered one is the one running.
 #pragma once
 
@@ -71,8 +73,8 @@ class ExecQueue {
   // `unit`: the client's position encoding, in which the worker writes the exec's columns.
   void push(std::uint64_t seq, const protocol::ExecParams& params, rpc::Reply<protocol::ExecResult> reply,
             protocol::PositionEncoding unit);
-  // interrupt: answered when the running exec ends (how it ended), at once when none runs.
-  void interrupt(std::int64_t graceMs, rpc::Reply<protocol::InterruptResult> reply);
+  // interrupt: answered when it acted in the worker (or the worker died of it).
+  void interrupt(std::int64_t graceMs, bool force, rpc::Reply<protocol::InterruptResult> reply);
   // $/cancelRequest: false when `id` is none of these execs.
   bool cancel(const rpc::Id& id);
 
@@ -110,7 +112,9 @@ class ExecQueue {
     WorkerId sentTo = 0;
     std::optional<std::int64_t> execCount;  // known once the worker says
     Clock::time_point startedAt = Clock::now();
-    std::vector<rpc::Reply<protocol::InterruptResult>> interruptWaiters;
+    std::map<std::uint64_t, rpc::Reply<protocol::InterruptResult>> interruptWaiters;  // by token
+    int unacted = 0;        // interrupts sent that the worker has not acted on yet
+    bool hardGrace = false;  // the timeout's grace: acting does not stop it
     std::optional<protocol::link::InterruptReason> reason;
     std::optional<rpc::Timer> timeoutTimer;
     std::optional<rpc::Timer> graceTimer;
@@ -120,8 +124,12 @@ class ExecQueue {
   void send(Entry& e);
   void onAnswer(WorkerId from, std::uint64_t seq, rpc::Answer<protocol::link::ExecResult> answer);
   void answer(Entry& e, protocol::link::ExecResult result);
-  void interruptExec(Entry& e, protocol::link::InterruptReason reason, std::uint64_t graceMs);
+  void interruptExec(Entry& e, protocol::link::InterruptReason reason, std::uint64_t graceMs,
+                     std::optional<rpc::Reply<protocol::InterruptResult>> reply = std::nullopt);
+  void onActed(std::uint64_t seq, std::uint64_t token, rpc::Answer<protocol::link::InterruptResult> a);
   void onGraceOver(std::uint64_t seq);
+  void interruptTask(Worker& w, std::uint64_t graceMs, rpc::Reply<protocol::InterruptResult> reply);
+  void resolveTaskInterrupts(std::optional<protocol::InterruptHow> how);
   void answerDied(Entry& e, const std::string& why);
   static void resolveInterrupts(Entry& e, std::optional<protocol::InterruptHow> how);
   [[nodiscard]] std::int64_t countOf(const Entry& e) const;
@@ -136,6 +144,11 @@ class ExecQueue {
   std::deque<std::unique_ptr<Entry>> execs_;
   std::map<std::int64_t, Owner> owners_;  // by seq, the newest kOwnersKept
   std::int64_t lastExecCount_ = 0;
+  // Interrupts sent while no exec ran (a task may hold the worker's main thread).
+  std::map<std::uint64_t, rpc::Reply<protocol::InterruptResult>> taskWaiters_;
+  int taskUnacted_ = 0;
+  std::optional<rpc::Timer> taskGrace_;
+  std::uint64_t nextToken_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // answers that come after it is gone
 };
 

@@ -195,7 +195,7 @@ class Supervisor::Impl {
     d.bind(methods::interrupt, [this](const protocol::InterruptParams& p, Reply<protocol::InterruptResult> reply) {
       Session* s = sessions_.find(p.session);
       if (!s) return reply(protocol::InterruptResult{false, std::nullopt});
-      s->execs.interrupt(p.graceMs, std::move(reply));
+      s->execs.interrupt(p.graceMs, p.force, std::move(reply));
     });
   }
 

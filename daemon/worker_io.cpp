@@ -18,9 +18,6 @@ using rpc::Json;
 
 namespace {
 
-// How often an interrupt is signalled again while its exec still runs: the engine's handler
-// then takes the next step (cancel, then KeyboardInterrupt).
-constexpr std::uint64_t kEscalateMs = 100;
 // The outbox is read while less than this waits to be written to the supervisor.
 constexpr std::size_t kWriteHighWater = 256 * 1024;
 
@@ -104,7 +101,6 @@ void WorkerIo::teardown() {
   peer_.reset();
   outboxAsync_.reset();
   postAsync_.reset();
-  escalationTimer_.reset();
   for (auto& p : pipePolls_) p.reset();
   rpc::closeLoop(&loop_);
 }
@@ -177,30 +173,22 @@ void WorkerIo::bindHandlers() {
   });
 }
 
+// Answered when the interrupt acted (the main thread ran Python and its SIGINT handler
+// decided), which is how the supervisor knows the worker is not stuck in C code.
 void WorkerIo::onInterrupt(const link::InterruptParams& p, rpc::Reply<link::InterruptResult> reply) {
   const auto seq = static_cast<std::uint64_t>(p.seq);
   const auto why = p.reason == link::InterruptReason::Timeout ? core::InterruptReason::Timeout
                                                               : core::InterruptReason::Interrupt;
-  const auto outcome = engine_.interrupt(seq, why);
-  reply(link::InterruptResult{outcome == core::InterruptOutcome::Signalled  ? link::InterruptOutcome::Signalled
-                              : outcome == core::InterruptOutcome::Dequeued ? link::InterruptOutcome::Dequeued
-                                                                            : link::InterruptOutcome::NotRunning});
-  if (outcome == core::InterruptOutcome::Signalled) {
-    escalate(seq);
-    core::Engine::signalChildren(SIGINT);  // after the answer: it reads /proc
-  }
-}
-
-// While an interrupt's exec still runs, signal it again every kEscalateMs.
-void WorkerIo::escalate(std::uint64_t seq) {
-  escalating_.insert(seq);
-  if (!escalationTimer_) escalationTimer_.emplace(&loop_);
-  if (escalationTimer_->active()) return;
-  escalationTimer_->every(kEscalateMs, [this] {
-    for (auto it = escalating_.begin(); it != escalating_.end();)
-      it = engine_.resignal(*it) ? std::next(it) : escalating_.erase(it);
-    if (escalating_.empty()) escalationTimer_->stop();
+  auto shared = std::make_shared<rpc::Reply<link::InterruptResult>>(std::move(reply));
+  engine_.interrupt(seq, why, [this, shared](core::InterruptOutcome outcome, core::InterruptHow how) {
+    post([shared, outcome, how] {
+      (*shared)(link::InterruptResult{outcome == core::InterruptOutcome::Signalled  ? link::InterruptOutcome::Signalled
+                                      : outcome == core::InterruptOutcome::Dequeued ? link::InterruptOutcome::Dequeued
+                                                                                    : link::InterruptOutcome::NotRunning,
+                                      toProtocol(how)});
+    });
   });
+  core::Engine::signalChildren(SIGINT);
 }
 
 // ---- what the engine says ---------------------------------------------------------------

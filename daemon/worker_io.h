@@ -54,7 +54,6 @@ class WorkerIo {
   template <class R>
   void onService(rpc::Reply<R> reply, std::function<R()> compute);
   void onInterrupt(const protocol::link::InterruptParams& p, rpc::Reply<protocol::link::InterruptResult> reply);
-  void escalate(std::uint64_t seq);
 
   // What the engine says, in order (worker_io.cpp).
   void pump();
@@ -92,8 +91,6 @@ class WorkerIo {
   std::vector<std::function<void()>> posted_;
   WorkQueue service_;
   std::map<std::uint64_t, rpc::Id> inputs_;  // the engine's input id -> the link request's
-  std::set<std::uint64_t> escalating_;
-  std::optional<rpc::Timer> escalationTimer_;
   bool closing_ = false;
   std::thread thread_;
 };

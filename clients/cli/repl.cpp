@@ -1,6 +1,7 @@
 #include "clients/cli/repl.h"
 
 #include <signal.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -15,6 +16,12 @@ namespace {
 constexpr const char* kPrompt = ">>> ";
 constexpr const char* kContinuation = "... ";
 constexpr std::string_view kWorkerDied = "WorkerDied";
+
+// The terminal echoed the key (^C, ^\) after what the code printed: output goes on below it.
+bool terminalEchoesKeys() {
+  termios t{};
+  return ::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &t) == 0 && (t.c_lflag & ECHO) && (t.c_lflag & ECHOCTL);
+}
 
 bool isBlank(std::string_view s) { return s.find_first_not_of(" \t\r\f\v") == std::string_view::npos; }
 
@@ -262,6 +269,7 @@ void Repl::onRestartKey() {
 
 void Repl::interrupt(bool force) {
   // Each Ctrl-C is one interrupt: it acts once, and code that catches it goes on running.
+  if (terminalEchoesKeys()) client_.console().note("\n");
   if (!force && ++interrupts_ == 2) {
     client_.console().finishLine(Stream::err);
     client_.console().note("asyncode: the code is still running; Ctrl-C interrupts it again, Ctrl-\\ restarts the "

@@ -6,10 +6,12 @@ runs while the event loop is stopped (or inside it with syncInLoop); one that ne
 loop itself is a backend (backend_asyncio, backend_trio): the engine only asks it to
 wait, pause, start an exec's task and cancel it.
 
-Interrupts arrive as SIGINT sent to this thread. The handler decides, in this thread and
-knowing what runs, how to stop the exec: cancel its task when it awaits, raise
-KeyboardInterrupt when user code of the exec is running, or nothing when the exec is
-already over or the signal landed in the engine's own code.
+Interrupts arrive as SIGINT sent to this thread, once each (shared/PROTOCOL.md,
+"Interrupt"). The handler decides, in this thread and knowing what runs, what to do and
+says so (_c.interrupt_acted): cancel the exec's task when it awaits, raise
+KeyboardInterrupt when user code of the exec is running (or, when no exec runs, in the
+task that holds the thread), or nothing when nothing runs. A signal landing in the
+engine's own code is kept (deferred) until the exec's code starts.
 """
 import _signal
 import builtins
@@ -21,15 +23,15 @@ import warnings
 
 import _asyncode_c as _c
 from _asyncode import display as _display
-from _asyncode import cells, errors, introspect, sources, streams
+from _asyncode import cells, debugging, errors, interrupts, introspect, sources, streams
 from _asyncode.backend import IdleBackend
 
 CO_COROUTINE = 0x0080
 PyCF_ALLOW_TOP_LEVEL_AWAIT = 0x2000
 
 # The engine's enums, defined once in core/types.h and exported by the native module.
-from _asyncode_c import (HOW_CANCELLED, HOW_KEYBOARD_INTERRUPT, HOW_NONE, REASON_INTERRUPT,  # noqa: E402,F401
-                         REASON_TIMEOUT, STATUS_ERROR, STATUS_INTERRUPTED, STATUS_OK, STATUS_TIMEOUT)
+from _asyncode_c import (HOW_CANCELLED, HOW_KEYBOARD_INTERRUPT, HOW_NONE, HOW_TASK_INTERRUPTED,  # noqa: E402,F401
+                         REASON_INTERRUPT, REASON_TIMEOUT, STATUS_ERROR, STATUS_INTERRUPTED, STATUS_OK, STATUS_TIMEOUT)
 
 
 class ExecState:
@@ -68,6 +70,7 @@ class Engine:
         self.sync_in_loop = False
         self.backend = IdleBackend(self)
         self._making_loop = False
+        self.task_interrupted = False
         self._install()
 
     # ---- set-up -------------------------------------------------------------------
@@ -93,7 +96,7 @@ class Engine:
                 _original(msg)
         warnings._showwarnmsg = showwarnmsg
         from _asyncode import hooks
-        hooks.install({"asyncio": self._on_asyncio_imported, "getpass": _patch_getpass,
+        hooks.install({"asyncio": self._on_asyncio_imported, "getpass": _patch_getpass, "pdb": debugging.patch_pdb,
                        "linecache": sources.linecache_imported,
                        "IPython.core.display_functions": _display.patch_ipython,
                        "IPython.core.display": _display.patch_ipython,
@@ -181,7 +184,14 @@ class Engine:
     def _stray(self, exc):
         """An exception that reached the loop itself: report it, keep the session."""
         if isinstance(exc, (KeyboardInterrupt,)) and self.current is None:
-            return  # a late SIGINT handler of user code; nothing to stop
+            if not self.task_interrupted:
+                return  # a late SIGINT handler of user code; nothing to stop
+            self.task_interrupted = False  # a task that held the thread: show where it was
+            try:
+                sys.stderr.write(errors.error_info(exc)["formatted"])
+            except BaseException:  # noqa: B902
+                pass
+            return
         try:
             info = errors.error_info(exc)
             sys.stderr.write("asyncode: the session's loop caught an exception:\n" + info["formatted"])
@@ -214,8 +224,10 @@ class Engine:
         if st.awaited:
             st.kind = "async"
             if st.deferred:  # interrupted while the engine compiled: cancelled as it starts
+                st.deferred = False
                 st.cancel_requested = True
                 st.how = HOW_CANCELLED
+                _c.interrupt_acted(HOW_CANCELLED)
             if isinstance(self.backend, IdleBackend):
                 import asyncio  # noqa: F401 - the hook makes the session's loop
                 self._use_asyncio()
@@ -237,7 +249,9 @@ class Engine:
                 st.in_user = True
                 for code, is_tail in st.units:
                     if st.deferred:  # it came while the engine compiled: it stops here
+                        st.deferred = False
                         st.how = HOW_KEYBOARD_INTERRUPT
+                        _c.interrupt_acted(HOW_KEYBOARD_INTERRUPT)
                         raise KeyboardInterrupt
                     if is_tail:
                         value = self.session_ctx.run(eval, code, self.ns)
@@ -293,6 +307,7 @@ class Engine:
         return _display.format_bundle(value)
 
     def _classify(self, st, exc):
+        debugging.remember_error(exc)
         interrupted = st.reason is not None and (
             isinstance(exc, KeyboardInterrupt)
             or (st.cancel_requested and self._is_cancellation(exc)))
@@ -313,9 +328,13 @@ class Engine:
 
     def _finish(self, st, status, result, error):
         duration = (time.perf_counter() - st.t0) * 1000.0
+        debugging.end_of_exec()
         self.current = None
         self.session_ctx.run(_c.OWNER.set, None)
         _c.exec_done(st.seq, st.count, status, result, error, duration, st.awaited, st.how)
+        if st.deferred:  # an interrupt that came too late to stop anything
+            st.deferred = False
+            _c.interrupt_acted(HOW_NONE)
         self.backend.exec_finished()
 
     def _displayhook(self, value):
@@ -335,30 +354,7 @@ class Engine:
 
     # ---- interrupts -----------------------------------------------------------------
     def _on_sigint(self, signum, frame):
-        st = self.current
-        if st is None:
-            return
-        reason = _c.interrupt_reason(st.seq)
-        if reason is None:
-            return
-        st.reason = reason
-        if st.kind != "async":
-            if st.in_user:
-                st.how = HOW_KEYBOARD_INTERRUPT
-                raise KeyboardInterrupt
-            st.deferred = True
-            return
-        if (st.in_user and self.backend.exec_running_now(st) and frame is not None
-                and not errors.is_machinery_file(frame.f_code.co_filename)
-                and not self.backend.ki_protected()):
-            st.how = HOW_KEYBOARD_INTERRUPT
-            raise KeyboardInterrupt
-        # Cancel (again at each repeated signal: harmless, and a task that did not exist
-        # at the first one exists now); a task not made yet is cancelled when it is.
-        st.cancel_requested = True
-        if st.how == HOW_NONE:
-            st.how = HOW_CANCELLED
-        self.backend.cancel_exec_soon(st)
+        return interrupts.on_sigint(self, frame)
 
 
 def _input(prompt=""):

@@ -3,8 +3,6 @@ not stop, and the prompt says plainly when a session lost its variables."""
 
 from __future__ import annotations
 
-import pytest
-
 from terminal import wait_sleeping
 
 PROMPT = ">>> "
@@ -27,14 +25,10 @@ CATCHING_LOOP = (
     "\n"
 )
 
-
 def run_pasted(t, code):
     t.paste(code)
     t.sendline()
 
-
-@pytest.mark.xfail(strict=True, reason="needs the daemon's interrupt that acts once (issue 11, 2): "
-                   "today the worker raises KeyboardInterrupt again every 100 ms")
 def test_one_ctrl_c_lets_the_cleanup_in_except_finish(repl):
     t = repl()
     run_pasted(t, "import time\n"
@@ -49,7 +43,6 @@ def test_one_ctrl_c_lets_the_cleanup_in_except_finish(repl):
     t.expect("\ncleaned up\n>>> ")
     assert "Traceback" not in t.text
 
-
 def test_ctrl_backslash_restarts_a_session_whose_code_will_not_stop(repl):
     t = repl()
     t.sendline("kept = 'before'")
@@ -61,7 +54,6 @@ def test_ctrl_backslash_restarts_a_session_whose_code_will_not_stop(repl):
     t.expect(PROMPT)
     t.sendline("'kept' in dir()")
     t.expect("\nFalse\n>>> ")
-
 
 def test_a_second_ctrl_c_interrupts_again_and_tells_of_ctrl_backslash(repl):
     t = repl()
@@ -79,7 +71,6 @@ def test_a_second_ctrl_c_interrupts_again_and_tells_of_ctrl_backslash(repl):
     t.sendline("'kept' in dir(), 'caught' in dir()")
     t.expect("\n(False, False)\n>>> ")
     assert t.text.count(RESTARTED) == 1
-
 
 def test_code_stuck_in_c_costs_the_session_and_the_prompt_says_so(repl):
     t = repl()
@@ -99,7 +90,6 @@ def test_code_stuck_in_c_costs_the_session_and_the_prompt_says_so(repl):
     t.expect(PROMPT)
     assert t.text.count(RESTARTED) == 1
 
-
 def test_ctrl_backslash_at_the_prompt_does_nothing(repl):
     t = repl()
     t.sendline("kept = 'here'")
@@ -108,7 +98,6 @@ def test_ctrl_backslash_at_the_prompt_does_nothing(repl):
     t.sendline("kept")
     t.expect("\n'here'\n>>> ")
     assert "restarted" not in t.text
-
 
 def test_ctrl_c_at_input_is_echoed_and_interrupts(repl):
     t = repl()

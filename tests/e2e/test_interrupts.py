@@ -170,19 +170,25 @@ def test_an_interrupted_subprocess_run_stops_within_1_s(daemon):
     assert result_text(daemon.exec("1")) == "1"
 
 
-def test_code_that_catches_the_cancellation_and_spins_ends_by_keyboard_interrupt(daemon):
+def test_code_that_catches_the_cancellation_spins_on_until_a_second_interrupt(daemon):
+    # Each interrupt acts once: the first cancels, the code catches it and spins (its
+    # session is not lost), the second raises KeyboardInterrupt in the spin.
     daemon.exec("import asyncio")
     rid = start(daemon, (
         "asyncio.get_running_loop().call_soon(lambda: print('begin', flush=True))\n"
         "try:\n"
         "    await asyncio.sleep(30)\n"
         "except asyncio.CancelledError:\n"
+        "    print('caught', flush=True)\n"
         "    while True: pass\n"))
+    assert daemon.call("interrupt", {"graceMs": 300}) == {"interrupted": True, "how": "cancelled"}
+    daemon.wait_notification("output", lambda p: p["requestId"] == rid and "caught" in p["text"])
+    time.sleep(0.6)  # past graceMs: Python runs, so the worker is not killed
     ir, res, _ = interrupt(daemon, rid)
     assert ir == {"interrupted": True, "how": "keyboardInterrupt"}, ir
     assert res["status"] == "interrupted", res
     assert res["error"]["type"] == "KeyboardInterrupt", res["error"]
-    assert user_frames(res["error"])[-1][1] == 5, res["error"]["traceback"]
+    assert user_frames(res["error"])[-1][1] == 6, res["error"]["traceback"]
     assert result_text(daemon.exec("1")) == "1"
 
 

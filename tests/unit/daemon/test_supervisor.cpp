@@ -134,6 +134,36 @@ TEST_CASE("An interrupt asks the worker, and kills it when the exec outlives gra
   }
 }
 
+TEST_CASE("An interrupt the worker acted on is answered then, and costs no worker after graceMs",
+          "[supervisor][interrupt]") {
+  Harness h;
+  h.initialize();
+  const Json exec = startExec(h, "while True: pass");
+  FakeWorker* w = h.worker(0);
+  h.configure(*w);
+  const Json interrupt = h.request("interrupt", {{"graceMs", 20}});
+  const auto asked = w->controlLink->last("interrupt");
+  REQUIRE(asked.has_value());
+  w->controlLink->answer(*asked, {{"outcome", "signalled"}, {"how", "keyboardInterrupt"}});
+  CHECK(h.result(interrupt) == Json{{"interrupted", true}, {"how", "keyboardInterrupt"}});
+  // The code caught it and runs on: past graceMs the worker is still the session's.
+  h.runUntil([] { return false; }, std::chrono::milliseconds(60));
+  CHECK(h.worker(0) == w);
+  CHECK(h.answers(exec) == 0);
+}
+
+TEST_CASE("interrupt {force: true} kills the worker at once", "[supervisor][interrupt]") {
+  Harness h;
+  h.initialize();
+  const Json exec = startExec(h, "while True: pass");
+  FakeWorker* w = h.worker(0);
+  h.configure(*w);
+  const Json interrupt = h.request("interrupt", {{"force", true}, {"graceMs", 60000}});
+  REQUIRE(h.runUntil([&] { return h.worker(0) == nullptr; }));
+  CHECK(h.result(exec)["error"]["type"] == "WorkerDied");
+  CHECK(h.result(interrupt) == Json{{"interrupted", true}, {"how", "restarted"}});
+}
+
 TEST_CASE("An interrupt with nothing running says so", "[supervisor][interrupt]") {
   Harness h;
   h.initialize();

@@ -194,8 +194,8 @@ TEST_CASE("Results are written with the wire's keys", "[protocol]") {
     CHECK(Json(InterruptResult{true, InterruptHow::Restarted}) == Json{{"interrupted", true}, {"how", "restarted"}});
   }
   SECTION("StatusParams carries pid only when known") {
-    CHECK(Json(StatusParams{"s", SessionState::Dead, std::nullopt}) == Json{{"session", "s"}, {"state", "dead"}});
-    CHECK(Json(StatusParams{"s", SessionState::Idle, 9}) == Json{{"session", "s"}, {"state", "idle"}, {"pid", 9}});
+    CHECK(Json(StatusParams{"s", SessionState::Dead, std::nullopt, std::nullopt}) == Json{{"session", "s"}, {"state", "dead"}});
+    CHECK(Json(StatusParams{"s", SessionState::Idle, 9, std::nullopt}) == Json{{"session", "s"}, {"state", "idle"}, {"pid", 9}});
   }
   SECTION("LogParams") {
     CHECK(Json(LogParams{LogLevel::Warn, "hi"}) == Json{{"level", "warn"}, {"message", "hi"}});
@@ -233,7 +233,8 @@ TEST_CASE("Enum names round-trip", "[protocol]") {
   CHECK(std::string(toString(Backend::Trio)) == "trio");
   CHECK(std::string(toString(SessionState::Starting)) == "starting");
   CHECK(std::string(toString(Stream::Stdout)) == "stdout");
-  const auto how = GENERATE(InterruptHow::Cancelled, InterruptHow::KeyboardInterrupt, InterruptHow::Restarted);
+  const auto how = GENERATE(InterruptHow::Cancelled, InterruptHow::KeyboardInterrupt, InterruptHow::TaskInterrupted,
+                           InterruptHow::Restarted);
   InterruptHow back{};
   CHECK(fromString(toString(how), back));
   CHECK(back == how);
