@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "daemon/attached_sessions.h"
 #include "daemon/client_state.h"
 #include "daemon/input_relay.h"
 #include "daemon/logging.h"
@@ -55,6 +56,7 @@ class Supervisor::Impl {
         logs_([this](const std::string& level, const std::string& message) { forwardLog(level, message); }) {
     bindClient();
     bindMethods();
+    attached_.bind(client_.dispatcher());  // in front of the methods that name a session
   }
 
   void start() {
@@ -70,6 +72,7 @@ class Supervisor::Impl {
     if (state_.exiting) return maybeFinishShutdown();
     state_.exiting = true;
     sessions_.cancelAll(kShuttingDown);
+    attached_.closeAll(kShuttingDown);
     inputs_.cancelAll(kShuttingDown);
     pool_.stopAll();
     shutdownTimer_.once(kStopAskMs + kStopTermMs, [this] { forceExitAfter(kExitGraceMs); });
@@ -226,6 +229,7 @@ class Supervisor::Impl {
   OutputRouter router_;
   InputRelay inputs_;
   SessionTable sessions_;
+  AttachedSessions attached_{loop_, client_, sessions_, state_};
   rpc::Timer shutdownTimer_;
   rpc::Timer forceTimer_;
   std::vector<Reply<protocol::ShutdownResult>> shutdownWaiters_;
