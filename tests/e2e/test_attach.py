@@ -1,5 +1,7 @@
 """session/attach end to end: the real daemon attached to a real program, an aiohttp server
 with a periodic task and state (attach_host.py), serving itself with asyncode.serve()."""
+import json
+import multiprocessing
 import os
 import shutil
 import socket
@@ -10,7 +12,7 @@ import time
 import pytest
 
 from attach_support import Host
-from client import wait_until
+from client import gated, open_gate, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -102,8 +104,8 @@ def test_an_attached_await_is_interrupted_and_the_program_lives_on(daemon, host)
 
 def test_sync_code_gets_keyboard_interrupt_and_code_stuck_in_c_is_not_killed(daemon, host):
     attach(daemon, host)
-    rid = daemon.request("exec", {"code": "n = 0\nwhile True:\n    n += 1", "session": "app"})
-    status_of(daemon, "app", "busy")
+    rid = daemon.request("exec", {"code": "print('looping')\nn = 0\nwhile True:\n    n += 1", "session": "app"})
+    wait_until(lambda: daemon.outputs(rid) == "looping\n", 15)
     assert daemon.call("interrupt", {"session": "app"}) == {"interrupted": True, "how": "keyboardInterrupt"}
     r = daemon.wait_result(rid)
     assert r["status"] == "interrupted" and r["error"]["type"] == "KeyboardInterrupt", r
@@ -119,20 +121,24 @@ def test_sync_code_gets_keyboard_interrupt_and_code_stuck_in_c_is_not_killed(dae
     assert host.proc.poll() is None and host.get()["ticks"] > 0
 
 
-def test_compile_complete_and_inspect_answer_while_the_programs_loop_is_busy(daemon, host):
+def test_compile_complete_and_inspect_answer_while_the_programs_loop_is_busy(daemon, host, tmp_path):
     attach(daemon, host)
-    rid = daemon.request("exec", {"code": "import time\ntime.sleep(1.5)", "session": "app"})
-    status_of(daemon, "app", "busy")
-    assert daemon.call("compile", {"code": "for x in y:", "mode": "interactive", "session": "app"}, timeout=1)[
+    fifo = str(tmp_path / "gate")
+    os.mkfifo(fifo)
+    # Sync code blocks the program's loop (a blocking read) until the test opens the gate.
+    rid = daemon.request("exec", {"code": gated(fifo, "'released'"), "session": "app"})
+    wait_until(lambda: daemon.outputs(rid) == "begin\n", 15)
+    assert daemon.call("compile", {"code": "for x in y:", "mode": "interactive", "session": "app"})[
         "status"] == "incomplete"
-    assert daemon.call("needsAwait", {"code": "await x", "session": "app"}, timeout=1)["needsAwait"] is True
-    matches = daemon.call("complete", {"code": "stat", "cursor": 4, "session": "app"}, timeout=1)["matches"]
+    assert daemon.call("needsAwait", {"code": "await x", "session": "app"})["needsAwait"] is True
+    matches = daemon.call("complete", {"code": "stat", "cursor": 4, "session": "app"})["matches"]
     assert "state" in [m["text"] for m in matches]
-    assert daemon.call("inspect", {"code": "ticker", "cursor": 3, "session": "app"}, timeout=1)["found"] is True
-    assert not daemon.has_response(rid)
-    assert daemon.wait_result(rid)["status"] == "ok"
+    assert daemon.call("inspect", {"code": "ticker", "cursor": 3, "session": "app"})["found"] is True
     names = [v["name"] for v in daemon.call("variables", {"session": "app"})["variables"]]
     assert "state" in names
+    assert not daemon.has_response(rid)
+    open_gate(fifo)
+    assert daemon.wait_result(rid)["result"]["text/plain"] == "'released'"
 
 
 def test_restart_is_refused_and_close_detaches(daemon, host):
@@ -230,3 +236,94 @@ def test_a_peer_of_another_user_is_refused_on_both_sides(daemon, tmp_path):
     finally:
         h.close()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _fake_program(path, script):
+    """A program (a forked child: the daemon names its pid as the session's, and the harness
+    stops those) that speaks the socket's protocol badly: `script(read, send)` runs for the
+    one daemon that connects."""
+    context = multiprocessing.get_context("fork")
+    listening = context.Event()
+
+    def main():
+        # Bound and listening in the child: SO_PEERCRED names the process that listens.
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(path)
+        listener.listen(1)
+        listening.set()
+        conn, _ = listener.accept()
+        buffer = b""
+
+        def read():
+            nonlocal buffer
+            while b"\r\n\r\n" not in buffer:
+                buffer += conn.recv(65536)
+            head, buffer = buffer.split(b"\r\n\r\n", 1)
+            length = int(head.split(b":")[1])
+            while len(buffer) < length:
+                buffer += conn.recv(65536)
+            body, buffer = buffer[:length], buffer[length:]
+            return json.loads(body)
+
+        def send(body):
+            if not isinstance(body, bytes):
+                body = json.dumps(body).encode()
+            conn.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+        try:
+            script(read, send)
+        finally:
+            conn.close()
+            listener.close()
+
+    child = context.Process(target=main, daemon=True)
+    child.start()
+    assert listening.wait(20)
+    return child
+
+
+def test_nothing_the_program_sends_is_passed_on_unchecked(daemon, tmp_path):
+    path = str(tmp_path / "fake.sock")
+
+    def script(read, send):
+        hello = read()
+        send({"jsonrpc": "2.0", "id": hello["id"], "result": {"session": "x", "pid": 1, "backend": "asyncio"}})
+        run = read()
+        rid = run["id"]
+        note = {"jsonrpc": "2.0", "method": "output"}
+        send(dict(note, params={"session": "x", "requestId": rid, "execCount": 1, "stream": "nowhere", "text": "a"}))
+        send(dict(note, params={"session": "x", "requestId": rid, "execCount": 1, "stream": "stdout"}))
+        send(b"[" * 10000 + b"]" * 10000)  # deeper than the rpc library reads
+        send(b"not json at all")
+        send({"jsonrpc": "2.0", "id": 7, "method": "exec", "params": {"code": "1"}})  # a request: refused
+        send(dict(note, params={"session": "other", "requestId": rid, "execCount": 1, "stream": "stdout",
+                                "text": "good\n", "extra": "dropped"}))
+        send({"jsonrpc": "2.0", "id": rid, "result": {"status": "fine", "execCount": 1}})  # not an ExecResult
+        read()  # the refusal of its request
+
+    child = _fake_program(path, script)
+    assert daemon.call("session/attach", {"session": "app", "socket": path})["pid"] == child.pid
+    rid = daemon.request("exec", {"code": "1", "session": "app"})
+    err = daemon.wait_error(rid)
+    assert err["code"] == -32603 and "unexpected answer" in err["message"]
+    outputs = daemon.notifications("output")
+    assert outputs == [{"session": "app", "requestId": rid, "execCount": 1, "stream": "stdout", "text": "good\n"}]
+    child.join(10)
+    assert status_of(daemon, "app", "dead")["reason"] == "detached"
+    assert daemon.exec("1 + 1")["result"]["text/plain"] == "2"  # the daemon carries on
+
+
+def test_a_program_that_never_answers_is_answered_for(daemon, tmp_path):
+    path = str(tmp_path / "mute.sock")
+
+    def script(read, send):
+        read()
+        time.sleep(60)  # ended by the test
+
+    child = _fake_program(path, script)
+    started = time.monotonic()
+    err = daemon.wait_error(daemon.request("session/attach", {"session": "app", "socket": path}), timeout=30)
+    assert err["code"] == -32602 and "did not answer in time" in err["message"]
+    assert 9 < time.monotonic() - started < 20
+    child.kill()
+    child.join()
