@@ -53,6 +53,7 @@ class Link:
         self.lock = threading.Lock()
         self.queued = {}          # request id (as JSON text) -> job not started yet
         self.running = None       # (id, done event, interrupts asked) of the exec that runs
+        self.execs = []           # the same, of every exec not answered yet, oldest first
         self.closed = False
 
     # ---- the link's thread ------------------------------------------------------------
@@ -147,7 +148,11 @@ class Link:
     def _on_exec(self, rid, params):
         if not isinstance(params.get("code"), str):
             raise TypeError("params.code: expected a string")
-        self._queue(rid, self._exec, params)
+        # What an interrupt needs, from now on: one that comes before the exec starts stops it.
+        entry = (rid, threading.Event(), {"interrupts": 0, "timeout": False})
+        with self.lock:
+            self.execs.append(entry)
+        self._queue(rid, lambda r, p: self._exec(r, p, entry), params)
 
     def _on_reset(self, rid, params):
         self._queue(rid, self._reset, params)
@@ -161,8 +166,8 @@ class Link:
     def _on_interrupt(self, rid, params):
         grace = max(0, int(params.get("graceMs", 2000))) / 1000.0
         with self.lock:
-            running = self.running
-        if running is None or params.get("force") or not self.runner.running:
+            running = self.running or (self.execs[0] if self.execs else None)
+        if running is None or params.get("force"):
             # Nothing runs; and nothing kills the program: force does nothing more.
             return self.wire.reply(rid, {"interrupted": False})
         threading.Thread(target=self._interrupt_and_wait, args=(rid, running, grace),
@@ -183,6 +188,9 @@ class Link:
         key = repr(rid)
         with self.lock:
             if self.queued.pop(key, None):
+                for entry in [e for e in self.execs if repr(e[0]) == key]:
+                    self.execs.remove(entry)
+                    entry[1].set()
                 self.wire.error(rid, CANCELLED, "cancelled before it ran")
                 return
             running = self.running
@@ -210,7 +218,7 @@ class Link:
             ns.pop(name, None)
         self.wire.reply(rid, None)
 
-    async def _exec(self, rid, params):
+    async def _exec(self, rid, params, entry):
         silent = bool(params.get("silent", False))
         if silent:
             self.silent += 1
@@ -222,10 +230,9 @@ class Link:
         code = params["code"]
         linecache.cache[filename] = (len(code), None, code.splitlines(True) or [""], filename)
         started = time.monotonic()
-        done = threading.Event()
-        state = {"interrupts": 0, "timeout": False}
+        _, done, state = entry
         with self.lock:
-            self.running = (rid, done, state)
+            self.running = entry
         timer = None
         if params.get("timeoutMs") is not None:
             timer = threading.Timer(float(params["timeoutMs"]) / 1000.0, self._timeout, (state,))
@@ -238,6 +245,8 @@ class Link:
                 timer.cancel()
             with self.lock:
                 self.running = None
+                if entry in self.execs:
+                    self.execs.remove(entry)
             done.set()
         result["execCount"] = count if count is not None else self.count
         result["durationMs"] = (time.monotonic() - started) * 1000.0
@@ -259,6 +268,9 @@ class Link:
                                         "stream": stream, "text": text})
 
         runner.context.run(_capture.TARGET.set, _capture.Capture(sink, True, True, runner._displayhook))
+        if state["interrupts"]:  # it came while the exec was on its way to the loop
+            return {"status": "interrupted", "awaited": False,
+                    "error": errors.error_info(KeyboardInterrupt("interrupted before it started"))}
         outcome = await runner.run(units, self.server.loop)
         result = {"awaited": outcome.awaited}
         exc = outcome.exception

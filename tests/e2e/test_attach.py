@@ -327,3 +327,13 @@ def test_a_program_that_never_answers_is_answered_for(daemon, tmp_path):
     assert 9 < time.monotonic() - started < 20
     child.kill()
     child.join()
+
+
+def test_an_interrupt_sent_right_after_the_exec_is_never_lost(daemon, host):
+    attach(daemon, host)
+    for _ in range(3):  # whether it reaches the program before the exec starts or after
+        rid = daemon.request("exec", {"code": "while True:\n    pass", "session": "app"})
+        assert daemon.call("interrupt", {"session": "app"})["interrupted"] is True
+        r = daemon.wait_result(rid)
+        assert r["status"] == "interrupted" and r["error"]["type"] == "KeyboardInterrupt", r
+    assert host.get()["ticks"] > 0
