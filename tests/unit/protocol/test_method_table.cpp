@@ -95,6 +95,6 @@ TEST_CASE("Every object $def that a method reaches has its struct's fields in th
   CHECK(written(Json(r)) == sorted(keys("ExecResult")));
   ExecParams p{"x", Mode::Module, "s", "f.py", true, 5};
   CHECK(written(Json(p)) == sorted(keys("ExecParams")));
-  StatusParams s{"s", SessionState::Idle, 3};
+  StatusParams s{"s", SessionState::Idle, 3, StatusReason::Crash, 1, "SIGKILL"};
   CHECK(written(Json(s)) == sorted(keys("StatusParams")));
 }
