@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/attached_sessions.h"
 #include "daemon/client_state.h"
 #include "daemon/input_relay.h"
 #include "daemon/logging.h"
@@ -63,6 +64,7 @@ class Supervisor::Impl {
     bindMethods();
     sessions_.setAnswerHooks([this](Worker& w, std::uint64_t seq) { inputs_.execEnding(w.id, seq); },
                              [this](Worker& w) { router_.resume(w); });
+    attached_.bind(client_.dispatcher());  // in front of the methods that name a session
   }
 
   void start() {
@@ -78,6 +80,7 @@ class Supervisor::Impl {
     if (state_.exiting) return maybeFinishShutdown();
     state_.exiting = true;
     sessions_.cancelAll(kShuttingDown);
+    attached_.closeAll(kShuttingDown);
     inputs_.cancelAll(kShuttingDown);
     pool_.stopAll();
     shutdownTimer_.once(kStopAskMs + kStopTermMs, [this] { forceExitAfter(kExitGraceMs); });
@@ -277,6 +280,7 @@ class Supervisor::Impl {
   OutputRouter router_;
   InputRelay inputs_;
   SessionTable sessions_;
+  AttachedSessions attached_{loop_, client_, sessions_, state_};
   rpc::Timer shutdownTimer_;
   rpc::Timer forceTimer_;
   std::vector<Reply<protocol::ShutdownResult>> shutdownWaiters_;

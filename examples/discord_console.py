@@ -9,6 +9,10 @@ works: `await bot.fetch_user(...)`), and what it prints comes back as messages. 
 is one input, of one line or many (a ```py code block``` too); `exit()` or `!close` ends the
 console, `!interrupt` stops the code that runs. Only the bot's owner may open a console: its
 code runs with all of the bot's rights. The bot needs the message content intent.
+
+The bot also serves itself for attach (asyncode.serve): on the machine it runs on, its user
+gets a prompt inside it with `asyncode attach` (which lists the socket) and then
+`asyncode attach SOCKET`, where `bot` is the running bot. ASYNCODE_SOCKET picks the socket.
 """
 import asyncio
 import os
@@ -88,10 +92,33 @@ async def run_console(console, banner=None):
     await console.channel.send("Console closed.")
 
 
-def make_bot(prefix="!"):
+class ConsoleBot(commands.Bot):
+    """The bot: once logged in, it also serves itself to `asyncode attach` (serve_path: the
+    socket, None for asyncode's default, False for none)."""
+
+    def __init__(self, *args, serve_path=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.serve_path = serve_path
+        self.attach_namespace = {"__name__": "__attached__", "bot": self, "discord": discord, "asyncio": asyncio}
+        self.serving = None
+
+    async def setup_hook(self):
+        if self.serve_path is not False:
+            ready = asyncio.get_running_loop().create_future()
+            self.serving = asyncio.ensure_future(
+                asyncode.serve(self.attach_namespace, self.serve_path, ready=ready.set_result))
+            print("asyncode attach %s" % await ready, file=sys.stderr)
+
+    async def close(self):
+        if self.serving is not None:
+            self.serving.cancel()
+        await super().close()
+
+
+def make_bot(prefix="!", serve_path=None):
     intents = discord.Intents.default()
     intents.message_content = True
-    bot = commands.Bot(command_prefix=prefix, intents=intents)
+    bot = ConsoleBot(command_prefix=prefix, intents=intents, serve_path=serve_path)
     consoles = {}  # channel id -> DiscordConsole
 
     @bot.command(name="console", help="Open a Python console in this channel (the owner only).")
@@ -136,7 +163,7 @@ def main():
     token = os.environ.get("DISCORD_TOKEN")
     if not token:
         sys.exit("Set DISCORD_TOKEN to the bot's token.")
-    make_bot().run(token)
+    make_bot(serve_path=os.environ.get("ASYNCODE_SOCKET")).run(token)
 
 
 if __name__ == "__main__":

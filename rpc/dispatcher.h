@@ -91,6 +91,16 @@ class Dispatcher {
     notifications_[method] = std::move(handler);
   }
   void setGate(Gate gate) { gate_ = std::move(gate); }
+  // The handler bound to `method` (empty when none): a part that stands in front of another
+  // (attached sessions before the session table) wraps it and binds the wrapper.
+  [[nodiscard]] RequestHandler requestHandler(const std::string& method) const {
+    const auto it = requests_.find(method);
+    return it == requests_.end() ? RequestHandler{} : it->second;
+  }
+  [[nodiscard]] NotificationHandler notificationHandler(const std::string& method) const {
+    const auto it = notifications_.find(method);
+    return it == notifications_.end() ? NotificationHandler{} : it->second;
+  }
 
   // Typed binding, one line per method: params are decoded into P first; a decode failure
   // answers InvalidParams naming the JSON path ("params.mode: ..."), and the handler never

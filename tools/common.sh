@@ -8,9 +8,10 @@ BUILD_DIR="${ASYNCODE_BUILD_DIR:-$ROOT/build}"
 RUN_PACKAGES=(build-essential cmake ninja-build pkg-config python3 libpython3.11-dev
   nlohmann-json3-dev libspdlog-dev libuv1-dev libreadline-dev python3-trio python3-jedi)
 # What the tests need on top (python3-venv .. python3-discord: the Python package's tests,
-# which pip-install it into a venv and run the discord.py example).
+# which pip-install it into a venv and run the discord.py example; python3-aiohttp: the host
+# program of the attach tests).
 TEST_PACKAGES=(catch2 python3-pytest python3-jsonschema tmux clang libclang-rt-14-dev
-  python3-venv python3-setuptools python3-wheel python3-discord)
+  python3-venv python3-setuptools python3-wheel python3-discord python3-aiohttp)
 # The Neovim plugin's tests (clients/nvim): Debian's Neovim 0.7.2; patchelf runs Debian 13's
 # Neovim 0.10 as well (clients/nvim/scripts/current_nvim.sh).
 TEST_PACKAGES+=(neovim patchelf)

@@ -107,6 +107,21 @@ void DaemonLink::connect(std::function<void(Answer<Ready>)> done) {
            ready.error = init.error;
            return (*shared)(std::move(ready));
          }
+         if (options_.attach) {  // asyncode attach SOCKET: the session is the running program
+           std::error_code ec;
+           const auto absolute = std::filesystem::absolute(*options_.attach, ec);
+           const protocol::SessionAttachParams attach{session_, ec ? *options_.attach : absolute.string()};
+           return call(methods::sessionAttach, attach,
+                       [shared, server = *init](Answer<protocol::SessionAttachResult> info) {
+                         Answer<Ready> r;
+                         if (info) {
+                           r.value = Ready{server, protocol::toString(info->backend), info->pid};
+                         } else {
+                           r.error = info.error;
+                         }
+                         (*shared)(std::move(r));
+                       });
+         }
          if (!options_.needsOpen()) {
            ready.value = Ready{*init, options_.backend.value_or("asyncio")};
            return (*shared)(std::move(ready));

@@ -49,9 +49,10 @@ class DaemonLink {
   struct Ready {
     InitializeResult server;
     std::string backend;  // of the session
+    std::optional<std::int64_t> attachedPid{};  // asyncode attach: the running program's
   };
   // Starts reading, sends `initialize`, then `session/open` when the options ask for a
-  // session of their own (a backend, a venv, a directory).
+  // session of their own (a backend, a venv, a directory), or `session/attach` (attach).
   void connect(std::function<void(Answer<Ready>)> done);
 
   // Leaves cleanly: `shutdown`, then `exit`, then waits for the daemon to end (killing

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "clients/cli/attach_list.h"
 #include "clients/cli/options.h"
 #include "clients/cli/repl.h"
 #include "clients/cli/script.h"
@@ -56,11 +57,14 @@ int main(int argc, char** argv) {
   switch (options.command) {
     case Options::Command::Help: std::fputs(usage(), stdout); return 0;
     case Options::Command::Version: std::printf("asyncode %s\n", ASYNCODE_VERSION); return 0;
+    case Options::Command::ListPrograms: return listServingPrograms();
     default: break;
   }
   if (options.session.logLevel) spdlog::set_level(spdlog::level::from_str(*options.session.logLevel));
 
-  const bool interactive = options.command == Options::Command::Interactive && isTerminal(STDIN_FILENO);
+  // Attached, the prompt reads a pipe too (one statement a line, as typed).
+  const bool interactive = options.command == Options::Command::Attach ||
+                           (options.command == Options::Command::Interactive && isTerminal(STDIN_FILENO));
   std::optional<Program> program;
   if (!interactive) {
     std::string error;

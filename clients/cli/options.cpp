@@ -21,6 +21,9 @@ const char* usage() {
        asyncode [options] run FILE [ARGS...]     run a script (top-level await works)
        asyncode [options] -c CODE [ARGS...]      run code given as an argument
        COMMAND | asyncode [options]              run the code read from standard input
+       asyncode [options] attach [SOCKET]        the prompt inside a running program that
+                                                 called asyncode.serve(); without SOCKET,
+                                                 list this user's programs that serve
 
 Python runs in a session of asyncoded, which keeps its event loop alive: `await` works at
 the prompt and at the top level of scripts, and tasks go on running between statements.
@@ -94,6 +97,18 @@ ParsedOptions parseOptions(int argc, const char* const* argv) {
       }
       o.command = Options::Command::RunCode;
       o.args = rest(i + 1);
+      return parsed;
+    } else if (arg == "attach") {
+      if (i + 2 < args.size()) {
+        parsed.error = "attach takes one socket";
+        return parsed;
+      }
+      if (i + 1 < args.size()) {
+        o.command = Options::Command::Attach;
+        o.session.attach = std::string(args[i + 1]);
+      } else {
+        o.command = Options::Command::ListPrograms;
+      }
       return parsed;
     } else if (arg == "run") {
       if (i + 1 >= args.size()) {

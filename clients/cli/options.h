@@ -14,6 +14,7 @@ struct SessionOptions {
   std::optional<std::string> cwd;       // the session's working directory
   std::string daemonPath;               // empty: the asyncoded beside this executable
   std::optional<std::string> logLevel;  // set: the daemon's log goes to our stderr
+  std::optional<std::string> attach;    // asyncode attach SOCKET: a running program's socket
 
   // True when the default session will not do and one must be opened with these settings.
   [[nodiscard]] bool needsOpen() const { return backend || python || cwd; }
@@ -24,6 +25,8 @@ struct Options {
     Interactive,  // the prompt, or the code on a pipe when stdin is not a terminal
     RunFile,      // asyncode run FILE [ARGS...]
     RunCode,      // asyncode -c CODE [ARGS...]
+    Attach,       // asyncode attach SOCKET: the prompt, in a running program
+    ListPrograms, // asyncode attach: the sockets of this user's running programs
     Help,
     Version,
   };

@@ -63,6 +63,10 @@ Repl::Repl(uv_loop_t* loop, const SessionOptions& session)
     });
   }
   client_.setOnStatus([this](const StatusParams& s) {
+    if (s.state == SessionState::Dead && s.reason == protocol::StatusReason::Detached) {
+      client_.error("the program this prompt was attached to has exited");
+      return client_.leave(1);
+    }
     // While an exec runs, its own error (WorkerDied) says it.
     if (s.state == SessionState::Dead && state_ != State::Running)
       client_.error("the session's Python process died; it was restarted, with an empty namespace");
@@ -98,6 +102,14 @@ void Repl::onConnected(Answer<DaemonLink::Ready> ready) {
   backend_ = ready->backend;
   std::string banner = "asyncode " ASYNCODE_VERSION " (" + server.serverInfo.name + " " + server.serverInfo.version +
                        "), Python " + server.python.version + ", " + ready->backend + " session\n";
+  if (ready->attachedPid) {
+    banner = "asyncode " ASYNCODE_VERSION ": attached to process " + std::to_string(*ready->attachedPid) + " (its " +
+             ready->backend + " loop and its globals)\n" +
+             "Top-level await runs in the program's loop; Ctrl-C interrupts your code, never the program.\n" +
+             "Tab completes, Ctrl-D detaches (the program runs on).\n";
+    client_.console().note(banner);
+    return prompt();
+  }
   if (ready->backend == "trio")
     banner += "Top-level await works; nursery.start_soon(fn) runs a task between statements.\n";
   else

@@ -14,14 +14,19 @@ event loop (asyncio or Trio): subclass AsyncInteractiveConsole, override `write`
 What the console's code prints goes to its `write`, and what the program's other tasks
 print does not; compile checks follow the asyncode daemon's rules (the same code); and
 `console.interrupt()` stops the code that runs.
+
+`await asyncode.serve()` (or `asyncode.serve_in_background()`) lets the asyncode daemon
+attach to the running program (`asyncode attach`, session/attach): see _serve.py.
 """
 from . import _native
 from ._compiler import CompileResult, SyntaxErrorInfo, check as _check
 from ._console import AsyncInteractiveConsole, AsyncInteractiveInterpreter
+from ._serve import default_path, serve, serve_in_background, socket_dir
 
 __version__ = _native.VERSION
 __all__ = ["AsyncInteractiveInterpreter", "AsyncInteractiveConsole", "compile_check",
-           "CompileResult", "SyntaxErrorInfo", "__version__"]
+           "CompileResult", "SyntaxErrorInfo", "serve", "serve_in_background", "socket_dir",
+           "default_path", "__version__"]
 
 
 def compile_check(source, mode="single"):

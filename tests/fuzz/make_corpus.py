@@ -43,6 +43,7 @@ MESSAGES = [
     req(16, "session/restart", {"session": "t"}),
     req(17, "session/list"),
     req(18, "reset", {"session": "s"}),
+    req(20, "session/attach", {"session": "z", "socket": "/nonexistent/asyncode.sock"}),
     req(19, "shutdown"),
     {"jsonrpc": "2.0", "method": "exit"},
 ]

@@ -65,3 +65,37 @@ def test_code_blocks_and_long_text_are_cut_for_discord(example):
     pieces = list(example.chunks("line\n" * 1000))
     assert "".join(pieces) == "line\n" * 1000
     assert all(len(p) <= example.MESSAGE_LIMIT and p.endswith("\n") for p in pieces)
+
+
+def test_the_bot_serves_itself_for_attach_once_set_up(example, tmp_path):
+    """setup_hook (what login runs, here without a network) starts asyncode.serve: a daemon's
+    session on its socket runs code where `bot` is the running bot."""
+    from asyncode._wire import Wire
+    import socket
+
+    async def main():
+        path = str(tmp_path / "bot.sock")
+        bot = example.make_bot(serve_path=path)
+        await bot.setup_hook()
+        loop = asyncio.get_running_loop()
+
+        def talk():
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+            wire = Wire(s)
+            wire.send({"jsonrpc": "2.0", "id": 1, "method": "session/open", "params": {"session": "bot"}})
+            opened = wire.read()
+            wire.send({"jsonrpc": "2.0", "id": 2, "method": "exec",
+                       "params": {"code": "type(bot).__name__, sorted(c.name for c in bot.commands)"}})
+            ran = wire.read()
+            s.close()
+            return opened, ran
+
+        opened, ran = await loop.run_in_executor(None, talk)
+        await bot.close()
+        return opened, ran
+
+    opened, ran = run(main)
+    assert opened["result"]["backend"] == "asyncio"
+    assert ran["result"]["status"] == "ok", ran
+    assert ran["result"]["result"]["text/plain"] == "('ConsoleBot', ['close', 'console', 'help', 'interrupt'])"

@@ -388,6 +388,6 @@ TEST_CASE("The front binds every request a client may send, from the generated t
     if (const auto r = h.client->responseTo(id); r && r->contains("error")) CHECK(r->at("error").at("code") != -32601);
     ++checked;
   }
-  CHECK(checked == 12);
+  CHECK(checked == 13);
   CHECK(h.error(h.request("no/such/method"))["code"] == -32601);
 }
