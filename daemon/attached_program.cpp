@@ -47,6 +47,7 @@ void AttachedSessions::Program::bindProgram() {
     protocol::OutputParams out = p;
     out.session = name_;
     out.requestId = clientIdOf(p.requestId);
+    out.seq = ++seq_;
     if (clientState_.open()) client_.notify(methods::output, out);
     events_.outputForwarded();
   });
@@ -54,6 +55,7 @@ void AttachedSessions::Program::bindProgram() {
     protocol::DisplayParams out = p;
     out.session = name_;
     out.requestId = clientIdOf(p.requestId);
+    out.seq = ++seq_;
     if (clientState_.open()) client_.notify(methods::display, out);
     events_.outputForwarded();
   });

@@ -79,6 +79,7 @@ class AttachedSessions::Program {
   std::int64_t pid_;
   protocol::Backend backend_ = protocol::Backend::Asyncio;
   protocol::SessionState state_ = protocol::SessionState::Starting;
+  std::int64_t seq_ = 0;  // the session's own count of output and display: the program's is not trusted
   Events events_;
   rpc::Peer peer_;
   rpc::Timer sweeper_;

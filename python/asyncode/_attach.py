@@ -48,6 +48,7 @@ class Link:
         self.peer_pid = peer_pid
         self.runner = server.runner
         self.session = "default"
+        self.seq = 0  # revision 1's per-session counter of output and display (the daemon renumbers)
         self.count = 0            # non-silent execs, as the daemon counts them
         self.silent = 0
         self.lock = threading.Lock()
@@ -142,8 +143,24 @@ class Link:
         self.wire.reply(rid, {"found": True, "data": data} if data else {"found": False})
 
     def _on_variables(self, rid, params):
-        found = _with_namespace(self.server.namespace, introspect.variables)
-        self.wire.reply(rid, {"variables": [{"name": n, "type": t, "repr": r} for n, t, r in found]})
+        count = params.get("count")
+        try:
+            found, total = _with_namespace(self.server.namespace, introspect.variables, int(params.get("ref") or 0),
+                                           int(params.get("start") or 0), -1 if count is None else int(count))
+        except introspect.InvalidRef as e:
+            self.wire.error(rid, INVALID_PARAMS, str(e))
+            return
+        entries = []
+        for name, type_name, text, ref, length, shape in found:
+            entry = {"name": name, "type": type_name, "repr": text}
+            if ref:
+                entry["ref"] = ref
+            if length is not None:
+                entry["length"] = length
+            if shape is not None:
+                entry["shape"] = shape
+            entries.append(entry)
+        self.wire.reply(rid, {"variables": entries, "total": total})
 
     def _on_exec(self, rid, params):
         if not isinstance(params.get("code"), str):
@@ -228,6 +245,8 @@ class Link:
             count, name = self.count, "<cell %d>" % self.count
         filename = params.get("filename") or name
         code = params["code"]
+        with _introspect_lock:
+            introspect.forget_refs()  # variables' refs last until the next exec starts
         linecache.cache[filename] = (len(code), None, code.splitlines(True) or [""], filename)
         started = time.monotonic()
         _, done, state = entry
@@ -264,8 +283,9 @@ class Link:
             return {"status": "error", "error": errors.error_info(e, compile_error=True), "awaited": False}
 
         def sink(stream, text):
+            self.seq += 1
             self.wire.notify("output", {"session": self.session, "requestId": rid, "execCount": count,
-                                        "stream": stream, "text": text})
+                                        "stream": stream, "text": text, "seq": self.seq})
 
         runner.context.run(_capture.TARGET.set, _capture.Capture(sink, True, True, runner._displayhook))
         if state["interrupts"]:  # it came while the exec was on its way to the loop

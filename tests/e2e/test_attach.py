@@ -297,7 +297,7 @@ def test_nothing_the_program_sends_is_passed_on_unchecked(daemon, tmp_path):
         send(b"not json at all")
         send({"jsonrpc": "2.0", "id": 7, "method": "exec", "params": {"code": "1"}})  # a request: refused
         send(dict(note, params={"session": "other", "requestId": rid, "execCount": 1, "stream": "stdout",
-                                "text": "good\n", "extra": "dropped"}))
+                                "text": "good\n", "seq": 99, "extra": "dropped"}))  # seq: the daemon's own
         send({"jsonrpc": "2.0", "id": rid, "result": {"status": "fine", "execCount": 1}})  # not an ExecResult
         read()  # the refusal of its request
 
@@ -307,7 +307,8 @@ def test_nothing_the_program_sends_is_passed_on_unchecked(daemon, tmp_path):
     err = daemon.wait_error(rid)
     assert err["code"] == -32603 and "unexpected answer" in err["message"]
     outputs = daemon.notifications("output")
-    assert outputs == [{"session": "app", "requestId": rid, "execCount": 1, "stream": "stdout", "text": "good\n"}]
+    assert outputs == [{"session": "app", "requestId": rid, "execCount": 1, "stream": "stdout", "text": "good\n",
+                        "seq": 1}]
     child.join(10)
     assert status_of(daemon, "app", "dead")["reason"] == "detached"
     assert daemon.exec("1 + 1")["result"]["text/plain"] == "2"  # the daemon carries on
