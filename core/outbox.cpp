@@ -1,5 +1,6 @@
 #include "core/outbox.h"
 
+#include <type_traits>
 #include <utility>
 
 namespace asyncode::core {
@@ -47,10 +48,13 @@ void Outbox::push(OutEvent event) {
   {
     std::lock_guard lock(mu_);
     needed = !std::exchange(readerAwake_, true);
-    // What travels in the output frames counts for flush(), as output does.
+    // What travels in the output frames counts for flush(), as output does; an exec's start
+    // does not (an exec that writes nothing answers without waiting for the reader: the
+    // supervisor says execStart before the answer when the frame has not come by then).
     std::visit(
         [this](auto& e) {
-          if constexpr (requires { e.seq; }) e.seq = ++appended_;
+          if constexpr (requires { e.seq; })
+            if constexpr (!std::is_same_v<std::decay_t<decltype(e)>, ExecStartEvent>) e.seq = ++appended_;
         },
         event);
     events_.push_back(std::move(event));

@@ -104,6 +104,7 @@ void ExecQueue::onAnswer(WorkerId from, std::uint64_t seq, rpc::Answer<link::Exe
 
 void ExecQueue::answer(Entry& e, link::ExecResult result) {
   lastExecCount_ = result.result.execCount;
+  sayStarted(e, e.params.params.silent ? std::nullopt : std::optional(result.result.execCount));
   answerWith(e, std::move(result.result));
   resolveInterrupts(e, result.interruptedHow);
 }
@@ -154,10 +155,17 @@ bool ExecQueue::startFrame(WorkerId from, const link::ExecStartParams& p) {
   if (!e.params.params.silent && p.execCount) e.execCount = *p.execCount;
   const std::optional<std::int64_t> count = e.params.params.silent ? std::nullopt : std::optional(countOf(e));
   if (auto it = owners_.find(p.seq); it != owners_.end()) it->second.execCount = count;
+  sayStarted(e, count);
+  return true;
+}
+
+// execStart, once per exec: from the worker's frame, in order with its output, or just
+// before the answer of an exec that wrote nothing (its frame may come later: then ignored).
+void ExecQueue::sayStarted(Entry& e, std::optional<std::int64_t> count) {
+  if (std::exchange(e.startSent, true)) return;
   if (host_.client().canWrite())
     host_.client().notify(protocol::methods::execStart,
                           protocol::ExecStartParams{session_, e.reply.id(), count, e.params.params.tag});
-  return true;
 }
 
 void ExecQueue::interrupt(std::int64_t graceMs, bool force, rpc::Reply<InterruptResult> reply) {

@@ -111,6 +111,7 @@ class ExecQueue {
     rpc::Reply<protocol::ExecResult> reply;
     WorkerId sentTo = 0;
     std::optional<std::int64_t> execCount;  // known once the worker says
+    bool startSent = false;                 // execStart said (from the worker's frame, or before the answer)
     Clock::time_point startedAt = Clock::now();
     std::map<std::uint64_t, rpc::Reply<protocol::InterruptResult>> interruptWaiters;  // by token
     int unacted = 0;        // interrupts sent that the worker has not acted on yet
@@ -137,6 +138,7 @@ class ExecQueue {
   void remove(std::uint64_t seq);
 
   void answerWith(Entry& e, protocol::ExecResult result);
+  void sayStarted(Entry& e, std::optional<std::int64_t> count);
 
   uv_loop_t* loop_;
   std::string session_;
