@@ -9,7 +9,7 @@ local function diags(b)
   return d
 end
 
-T.test('a runtime error is a diagnostic on its line, from the first character of the code', function()
+T.test('a runtime error is a diagnostic on its line, on the failing expression (revision 1 frame columns)', function()
   local b = T.buffer({ 'x = 1', 'y = [x]', '    ', 'z = y[0] / 0  # boom' })
   vim.cmd('1,4AsyncodeRun')
   local run = T.finished(T.run_of(b))
@@ -19,8 +19,8 @@ T.test('a runtime error is a diagnostic on its line, from the first character of
   T.eq(3, d[1].lnum)
   T.eq('ZeroDivisionError: division by zero', d[1].message)
   T.eq(vim.diagnostic.severity.ERROR, d[1].severity)
-  T.eq(0, d[1].col)
-  T.truthy(d[1].end_col > d[1].col, 'a column range')
+  -- revision 1: the frame's columns are those of the failing expression, y[0] / 0
+  T.eq({ 4, 12 }, { d[1].col, d[1].end_col }, 'byte columns of y[0] / 0')
   T.has(T.block(b, 3), '✗ ZeroDivisionError: division by zero')
 end)
 
@@ -62,7 +62,7 @@ T.test('an error inside a function defined by an earlier run is shown on the fun
   local d = diags(b)
   T.eq(1, #d)
   T.eq(1, d[1].lnum, 'the line in f')
-  T.eq(4, d[1].col, 'from the first character of the code')
+  T.eq({ 11, 17 }, { d[1].col, d[1].end_col }, 'byte columns of 10 / v in the function')
 end)
 
 T.test('an error in an indented selection keeps its columns in the buffer', function()
@@ -71,7 +71,8 @@ T.test('an error in an indented selection keeps its columns in the buffer', func
   T.finished(T.run_of(b))
   local d = diags(b)
   T.eq(2, d[1].lnum)
-  T.eq(4, d[1].col)
+  -- the selection ran dedented by 4; the columns of 1 / w are moved back into the buffer
+  T.eq({ 8, 13 }, { d[1].col, d[1].end_col }, 'byte columns of 1 / w in the buffer')
 end)
 
 T.test('a re-run clears the diagnostics of its lines', function()

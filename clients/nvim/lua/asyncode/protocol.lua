@@ -5,10 +5,12 @@ local M = {}
 -- Lua name -> wire name of every method in the schema's x-methods.
 M.method = {
   cancelRequest = '$/cancelRequest',
+  clearOutput = 'clearOutput',
   compile = 'compile',
   complete = 'complete',
   display = 'display',
   exec = 'exec',
+  execStart = 'execStart',
   exit = 'exit',
   initialize = 'initialize',
   input = 'input',
@@ -18,22 +20,26 @@ M.method = {
   needsAwait = 'needsAwait',
   output = 'output',
   reset = 'reset',
+  session_attach = 'session/attach',
   session_close = 'session/close',
   session_list = 'session/list',
   session_open = 'session/open',
   session_restart = 'session/restart',
   shutdown = 'shutdown',
   status = 'status',
+  taskError = 'taskError',
   variables = 'variables',
 }
 
 -- wire name -> {kind = 'request'|'notification', direction = ...}
 M.spec = {
   ['$/cancelRequest'] = { kind = 'notification', direction = 'both' },
+  ['clearOutput'] = { kind = 'notification', direction = 'daemon->client' },
   ['compile'] = { kind = 'request', direction = 'client->daemon' },
   ['complete'] = { kind = 'request', direction = 'client->daemon' },
   ['display'] = { kind = 'notification', direction = 'daemon->client' },
   ['exec'] = { kind = 'request', direction = 'client->daemon' },
+  ['execStart'] = { kind = 'notification', direction = 'daemon->client' },
   ['exit'] = { kind = 'notification', direction = 'client->daemon' },
   ['initialize'] = { kind = 'request', direction = 'client->daemon' },
   ['input'] = { kind = 'request', direction = 'daemon->client' },
@@ -43,12 +49,14 @@ M.spec = {
   ['needsAwait'] = { kind = 'request', direction = 'client->daemon' },
   ['output'] = { kind = 'notification', direction = 'daemon->client' },
   ['reset'] = { kind = 'request', direction = 'client->daemon' },
+  ['session/attach'] = { kind = 'request', direction = 'client->daemon' },
   ['session/close'] = { kind = 'request', direction = 'client->daemon' },
   ['session/list'] = { kind = 'request', direction = 'client->daemon' },
   ['session/open'] = { kind = 'request', direction = 'client->daemon' },
   ['session/restart'] = { kind = 'request', direction = 'client->daemon' },
   ['shutdown'] = { kind = 'request', direction = 'client->daemon' },
   ['status'] = { kind = 'notification', direction = 'daemon->client' },
+  ['taskError'] = { kind = 'notification', direction = 'daemon->client' },
   ['variables'] = { kind = 'request', direction = 'client->daemon' },
 }
 
@@ -57,10 +65,13 @@ M.enum = {
   Backend = { 'asyncio', 'trio' },
   CompileStatus = { 'complete', 'incomplete', 'invalid' },
   ExecStatus = { 'ok', 'error', 'interrupted', 'timeout' },
-  InterruptHow = { 'cancelled', 'keyboardInterrupt', 'restarted' },
+  InterruptHow = { 'cancelled', 'keyboardInterrupt', 'taskInterrupted', 'restarted' },
   LogLevel = { 'trace', 'debug', 'info', 'warn', 'error', 'critical' },
+  LogThreshold = { 'trace', 'debug', 'info', 'warn', 'error', 'critical', 'off' },
   Mode = { 'cell', 'interactive', 'module' },
+  PositionEncoding = { 'utf-16', 'utf-8', 'utf-32' },
   SessionState = { 'starting', 'idle', 'busy', 'dead' },
+  StatusReason = { 'open', 'restart', 'crash', 'interrupt', 'closed', 'detached' },
   Stream = { 'stdout', 'stderr' },
 }
 
