@@ -16,9 +16,6 @@ test('every method of the schema is declared once, with its kind and direction',
   }
 });
 
-test('every declared method is in the schema, but revision 1 methods the schema may still lack', () => {
-  for (const d of allDeclarations) {
-    if (d.method in schema) continue;
-    assert.equal(d.revision, 1, `${d.method} is declared but not in the schema's x-methods`);
-  }
+test('every declared method is in the schema (revision 1 included)', () => {
+  for (const d of allDeclarations) assert.ok(d.method in schema, `${d.method} is declared but not in the schema's x-methods`);
 });
