@@ -58,12 +58,12 @@ protocol::InspectResult toProtocol(const core::InspectResult& result) {
 
 protocol::VariablesResult toProtocol(const core::VariablesPage& page) {
   protocol::VariablesResult out;
+  out.variables.reserve(page.variables.size());
   for (const auto& v : page.variables) {
-    protocol::VariableInfo info{v.name, v.type, v.repr};
-    if (v.ref != 0) info.ref = v.ref;
-    info.length = v.length;
-    info.shape = v.shape;
-    out.variables.push_back(std::move(info));
+    // Every field in the initializer: GCC 12 with ASan warns (maybe-uninitialized) when an
+    // optional<string> member is assigned after aggregate initialization.
+    out.variables.push_back(protocol::VariableInfo{
+        v.name, v.type, v.repr, v.ref != 0 ? std::optional<std::int64_t>(v.ref) : std::nullopt, v.length, v.shape});
   }
   out.total = page.total;
   return out;
