@@ -43,22 +43,8 @@ AttachedSessions::Program::~Program() = default;
 void AttachedSessions::Program::bindProgram() {
   auto& d = peer_.dispatcher();
   // What the program sends is decoded into the schema's structs, renamed, and sent on.
-  d.bind(methods::output, [this](const protocol::OutputParams& p) {
-    protocol::OutputParams out = p;
-    out.session = name_;
-    out.requestId = clientIdOf(p.requestId);
-    out.seq = ++seq_;
-    if (clientState_.open()) client_.notify(methods::output, out);
-    events_.outputForwarded();
-  });
-  d.bind(methods::display, [this](const protocol::DisplayParams& p) {
-    protocol::DisplayParams out = p;
-    out.session = name_;
-    out.requestId = clientIdOf(p.requestId);
-    out.seq = ++seq_;
-    if (clientState_.open()) client_.notify(methods::display, out);
-    events_.outputForwarded();
-  });
+  forward(d, methods::output);
+  forward(d, methods::display);
   // The program is no client of ours: any request of its is refused, junk is logged.
   d.setGate([](const std::string&) -> std::optional<rpc::Error> {
     return rpc::Error{rpc::ErrorCode::MethodNotFound, "an attached program sends no requests", std::nullopt};

@@ -62,6 +62,19 @@ class AttachedSessions::Program {
   void exec(const protocol::ExecParams& p, rpc::Reply<protocol::ExecResult> reply);
   void detach(rpc::Reply<protocol::SessionCloseResult> reply);
   void bindProgram();
+  // Output and display from the program go on to the client renamed: this session's name,
+  // the client's request id, and the session's own seq (the program's is not trusted).
+  template <typename P>
+  void forward(rpc::Dispatcher& d, const rpc::NotificationType<P>& method) {
+    d.bind(method, [this, method](const P& p) {
+      P out = p;
+      out.session = name_;
+      out.requestId = clientIdOf(p.requestId);
+      out.seq = ++seq_;
+      if (clientState_.open()) client_.notify(method, out);
+      events_.outputForwarded();
+    });
+  }
   void sweep();
   void setState(protocol::SessionState state, std::optional<protocol::StatusReason> why);
   void linkEnded();

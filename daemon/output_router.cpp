@@ -214,15 +214,26 @@ void OutputRouter::breakLink(Worker& w, const std::string& why) {
   if (hooks_.broken) hooks_.broken(w, why);
 }
 
+namespace {
+
+// What every notification of a worker's output names: its session, and the exec (request
+// id, count, tag) that owns it, from the supervisor's own records.
+template <typename P>
+void stampOwner(P& p, const std::string& session, const std::optional<ExecQueue::Owner>& owner) {
+  p.session = session;
+  p.requestId = owner ? owner->requestId : Json(nullptr);
+  p.execCount = owner ? owner->execCount : std::nullopt;
+  if (owner) p.tag = owner->tag;
+}
+
+}  // namespace
+
 void OutputRouter::sendOutput(Worker& w, const std::optional<ExecQueue::Owner>& owner, Stream stream, std::string text) {
   if (text.empty()) return;
   protocol::OutputParams p{};
-  p.session = w.session;
-  p.requestId = owner ? owner->requestId : Json(nullptr);
-  p.execCount = owner ? owner->execCount : std::nullopt;
+  stampOwner(p, w.session, owner);
   p.stream = stream;
   p.text = std::move(text);
-  if (owner) p.tag = owner->tag;
   p.seq = nextSeq(w);
   send(rpc::serializeNotification(protocol::methods::output.method, Json(p)));
 }
@@ -231,11 +242,8 @@ void OutputRouter::onDisplay(Worker& w, const link::DisplayParams& p) {
   if (!live(w) || !validBundle(p.data)) return;
   const auto owner = p.seq ? ownerOf(w, p.seq) : std::nullopt;
   protocol::DisplayParams d{};
-  d.session = w.session;
-  d.requestId = owner ? owner->requestId : Json(nullptr);
-  d.execCount = owner ? owner->execCount : std::nullopt;
+  stampOwner(d, w.session, owner);
   d.data = p.data;
-  if (owner) d.tag = owner->tag;
   d.seq = nextSeq(w);
   d.displayId = p.displayId;
   d.update = p.update;
@@ -247,11 +255,8 @@ void OutputRouter::onClearOutput(Worker& w, const link::ClearOutputParams& p) {
   if (!live(w)) return;
   const auto owner = p.seq ? ownerOf(w, p.seq) : std::nullopt;
   protocol::ClearOutputParams c{};
-  c.session = w.session;
-  c.requestId = owner ? owner->requestId : Json(nullptr);
-  c.execCount = owner ? owner->execCount : std::nullopt;
+  stampOwner(c, w.session, owner);
   c.wait = p.wait;
-  if (owner) c.tag = owner->tag;
   c.seq = nextSeq(w);
   send(rpc::serializeNotification(protocol::methods::clearOutput.method, Json(c)));
 }
@@ -260,11 +265,8 @@ void OutputRouter::onTaskError(Worker& w, const link::TaskErrorParams& p) {
   if (!live(w)) return;
   const auto owner = p.seq ? ownerOf(w, p.seq) : std::nullopt;
   protocol::TaskErrorParams t{};
-  t.session = w.session;
-  t.requestId = owner ? owner->requestId : Json(nullptr);
-  t.execCount = owner ? owner->execCount : std::nullopt;
+  stampOwner(t, w.session, owner);
   t.error = p.error;
-  if (owner) t.tag = owner->tag;
   send(rpc::serializeNotification(protocol::methods::taskError.method, Json(t)));
 }
 

@@ -31,17 +31,17 @@ mapfile -t PACKAGES < <(apt-cache "${APT[@]}" depends --recurse --no-recommends 
   --no-conflicts --no-breaks --no-replaces --no-enhances neovim | grep -v '^[ <]' | sort -u)
 rm -f "$DIR"/debs/*.deb
 (cd "$DIR/debs" && apt-get "${APT[@]}" download "${PACKAGES[@]}" >&2)
-rm -rf "$DIR/root"
+rm -rf "$DIR/unpacked"
 for deb in "$DIR"/debs/*.deb; do
-  dpkg -x "$deb" "$DIR/root"
+  dpkg -x "$deb" "$DIR/unpacked"
 done
-LIBS="$DIR/root/usr/lib/x86_64-linux-gnu"
+LIBS="$DIR/unpacked/usr/lib/x86_64-linux-gnu"
 patchelf --set-interpreter "$LIBS/ld-linux-x86-64.so.2" --force-rpath --set-rpath "$LIBS" \
-  "$DIR/root/usr/bin/nvim"
+  "$DIR/unpacked/usr/bin/nvim"
 cat >"$DIR/nvim" <<EOF
 #!/bin/sh
 # Neovim from Debian $SUITE with its own C library (made by clients/nvim/scripts/current_nvim.sh)
-R="$DIR/root"
+R="$DIR/unpacked"
 export VIM="\$R/usr/share/nvim" VIMRUNTIME="\$R/usr/share/nvim/runtime" \\
   LUA_CPATH="\$R/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;"
 exec "\$R/usr/bin/nvim" "\$@"
