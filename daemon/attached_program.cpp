@@ -43,11 +43,20 @@ AttachedSessions::Program::~Program() = default;
 void AttachedSessions::Program::bindProgram() {
   auto& d = peer_.dispatcher();
   // What the program sends is decoded into the schema's structs, renamed, and sent on.
+  forward(d, methods::execStart);
   forward(d, methods::output);
   forward(d, methods::display);
-  // The program is no client of ours: any request of its is refused, junk is logged.
-  d.setGate([](const std::string&) -> std::optional<rpc::Error> {
-    return rpc::Error{rpc::ErrorCode::MethodNotFound, "an attached program sends no requests", std::nullopt};
+  forward(d, methods::clearOutput);
+  forward(d, methods::taskError);
+  // The program is no client of ours: input() is the one request it may send, as a worker;
+  // any other is refused, junk is logged.
+  d.setGate([](const std::string& method) -> std::optional<rpc::Error> {
+    if (method == methods::input.method || method == methods::cancelRequest.method) return std::nullopt;
+    return rpc::Error{rpc::ErrorCode::MethodNotFound, "an attached program sends no requests but input", std::nullopt};
+  });
+  d.bind(methods::input, this, &Program::askInput);
+  d.bind(methods::cancelRequest, [this](const protocol::CancelRequestParams& p) {
+    withdrawInputs([&](const std::string&, const rpc::Id& id) { return id == p.id; }, "input() was interrupted");
   });
   peer_.setOnBadMessage([this](const rpc::BadMessage& bad) {
     spdlog::warn("attached session \"{}\": a bad message from the program: {}", name_, bad.error.message);
@@ -61,6 +70,15 @@ void AttachedSessions::Program::bindProgram() {
 void AttachedSessions::Program::start(rpc::Reply<protocol::SessionAttachResult> reply) {
   peer_.start();
   sweeper_.every(kSweepMs, [this] { sweep(); });
+  // The daemon is the program's client: it says the unit of the client's positions (the
+  // program converts its tracebacks' columns) and whether input() may be asked for.
+  protocol::InitializeParams init;
+  init.clientInfo = protocol::ClientInfo{"asyncoded", ASYNCODE_VERSION};
+  init.capabilities = protocol::ClientCapabilities{clientState_.inputCapable,
+                                                   std::vector<std::string>{protocol::toString(clientState_.positionEncoding)}};
+  call(methods::initialize, init, kAttachAnswerMs, [this](rpc::Answer<protocol::InitializeResult> a) {
+    if (!a) spdlog::warn("attached session \"{}\": the program's initialize failed: {}", name_, a.error.message);
+  });
   protocol::SessionOpenParams hello;
   hello.session = name_;
   auto shared = std::make_shared<rpc::Reply<protocol::SessionAttachResult>>(std::move(reply));
@@ -77,9 +95,9 @@ void AttachedSessions::Program::start(rpc::Reply<protocol::SessionAttachResult> 
   });
 }
 
-rpc::Id AttachedSessions::Program::clientIdOf(const rpc::Id& programId) const {
-  const auto it = clientIds_.find(programId.dump());
-  return it == clientIds_.end() ? rpc::Id(nullptr) : it->second;
+AttachedSessions::Program::Owner* AttachedSessions::Program::ownerOf(const rpc::Id& programId) {
+  const auto it = owners_.find(programId.dump());
+  return it == owners_.end() ? nullptr : &it->second;
 }
 
 void AttachedSessions::Program::exec(const protocol::ExecParams& p, rpc::Reply<protocol::ExecResult> reply) {
@@ -87,25 +105,68 @@ void AttachedSessions::Program::exec(const protocol::ExecParams& p, rpc::Reply<p
   const std::string clientKey = clientId.dump();
   if (++execsPending_ == 1) setState(SessionState::Busy, std::nullopt);
   auto shared = std::make_shared<rpc::Reply<protocol::ExecResult>>(std::move(reply));
+  auto programKey = std::make_shared<std::string>();
   protocol::ExecParams forwarded = p;
   forwarded.session = name_;
-  const rpc::Id programId = call(methods::exec, forwarded, 0, [this, shared, clientKey](rpc::Answer<protocol::ExecResult> a) {
+  const rpc::Id programId = call(methods::exec, forwarded, 0,
+                                 [this, shared, clientKey, programKey, tag = p.tag](rpc::Answer<protocol::ExecResult> a) {
     runningExecs_.erase(clientKey);
     if (--execsPending_ == 0 && !ended_) setState(SessionState::Idle, std::nullopt);
-    if (a) return (*shared)(*a);
+    // input() of this exec that the client has not answered is withdrawn first.
+    withdrawInputs([&](const std::string& execKey, const rpc::Id&) { return execKey == *programKey; },
+                   "the exec that asked has ended");
+    if (a) {
+      protocol::ExecResult r = *a;
+      r.tag = tag;
+      // A program that never said execStart: one now, before the answer.
+      const auto owner = owners_.find(*programKey);
+      if (owner != owners_.end() && !std::exchange(owner->second.started, true) && clientState_.open())
+        client_.notify(methods::execStart, protocol::ExecStartParams{name_, owner->second.clientId, r.execCount, tag});
+      return (*shared)(r);
+    }
     // The link closed: the program exited (or was detached) with the exec unanswered.
     if (ended_ || peer_.closed()) return (*shared)(programGone(name_));
     shared->error(std::move(a.error));
   });
   if (!shared->pending()) return;
   const std::string key = programId.dump();
-  clientIds_[key] = clientId;
-  clientIdOrder_.push_back(key);
-  while (clientIdOrder_.size() > kClientIdsKept) {
-    clientIds_.erase(clientIdOrder_.front());
-    clientIdOrder_.pop_front();
+  *programKey = key;
+  owners_[key] = Owner{clientId, p.tag, false};
+  ownerOrder_.push_back(key);
+  while (ownerOrder_.size() > kClientIdsKept) {
+    owners_.erase(ownerOrder_.front());
+    ownerOrder_.pop_front();
   }
   runningExecs_[clientKey] = programId;
+}
+
+void AttachedSessions::Program::askInput(const protocol::InputParams& p, rpc::Reply<protocol::InputResult> reply) {
+  if (!clientState_.inputCapable || !clientState_.open() || ended_)
+    return reply.error(rpc::ErrorCode::InternalError, "the client does not answer input requests");
+  const std::string execKey = p.requestId.dump();
+  const Owner* owner = ownerOf(p.requestId);
+  protocol::InputParams out{name_, owner ? owner->clientId : rpc::Id(nullptr), p.prompt, p.password};
+  if (owner) out.tag = owner->tag;
+  auto shared = std::make_shared<rpc::Reply<protocol::InputResult>>(std::move(reply));
+  const rpc::Id programId = shared->id();
+  const rpc::Id clientId = client_.call(methods::input, out, [this, shared, programId](rpc::Answer<protocol::InputResult> a) {
+    std::erase_if(inputs_, [&](const PendingInput& i) { return i.programId == programId; });
+    if (!shared->pending()) return;
+    if (a) return (*shared)(*a);
+    shared->error(std::move(a.error));
+  });
+  inputs_.push_back(PendingInput{programId, clientId, owner ? execKey : std::string(), shared});
+}
+
+void AttachedSessions::Program::withdrawInputs(
+    const std::function<bool(const std::string& programKey, const rpc::Id& inputId)>& which, const char* why) {
+  std::erase_if(inputs_, [&](const PendingInput& i) {
+    if (!which(i.execKey, i.programId)) return false;
+    client_.forget(i.clientId);
+    if (client_.canWrite()) client_.notify(methods::cancelRequest, protocol::CancelRequestParams{i.clientId});
+    if (i.reply->pending()) i.reply->error(rpc::ErrorCode::RequestCancelled, why);
+    return true;
+  });
 }
 
 void AttachedSessions::Program::cancel(const rpc::Id& clientId) {
@@ -165,6 +226,7 @@ void AttachedSessions::Program::linkEnded() {
   if (ended_) return;
   ended_ = true;
   sweeper_.stop();
+  withdrawInputs([](const std::string&, const rpc::Id&) { return true; }, "the attached program went away");
   // Whatever the program left unanswered: an exec is WorkerDied (its fail sees ended_).
   failAll(rpc::ErrorCode::InternalError, "session \"" + name_ + "\": the attached program went away");
   if (state_ != SessionState::Starting || detaching_)

@@ -10,10 +10,12 @@
 #include <map>
 #include <memory>
 #include <type_traits>
+#include <vector>
 #include <utility>
 #include <string>
 
 #include "daemon/attached_sessions.h"
+#include "daemon/positions.h"
 
 namespace asyncode::daemon {
 
@@ -62,23 +64,44 @@ class AttachedSessions::Program {
   void exec(const protocol::ExecParams& p, rpc::Reply<protocol::ExecResult> reply);
   void detach(rpc::Reply<protocol::SessionCloseResult> reply);
   void bindProgram();
-  // Output and display from the program go on to the client renamed: this session's name,
-  // the client's request id, and the session's own seq (the program's is not trusted).
+  // What the program says of an exec (execStart, output, display, clearOutput, taskError) goes
+  // on to the client renamed: this session's name, the client's request id and tag, and for
+  // output, display and clearOutput the session's own seq (the program's is not trusted).
   template <typename P>
   void forward(rpc::Dispatcher& d, const rpc::NotificationType<P>& method) {
     d.bind(method, [this, method](const P& p) {
       P out = p;
       out.session = name_;
-      out.requestId = clientIdOf(p.requestId);
-      out.seq = ++seq_;
+      Owner* owner = ownerOf(p.requestId);
+      out.requestId = owner ? owner->clientId : rpc::Id(nullptr);
+      out.tag = owner ? owner->tag : std::nullopt;
+      if constexpr (std::is_same_v<P, protocol::ExecStartParams>) {
+        // Once per exec, before anything it writes (a program that never says it gets one
+        // before the answer).
+        if (!owner || std::exchange(owner->started, true)) return;
+      } else if constexpr (requires { out.seq; }) {
+        out.seq = ++seq_;
+      }
       if (clientState_.open()) client_.notify(method, out);
       events_.outputForwarded();
     });
   }
+  // input() in attached code: the program asks, the client is asked (with the exec's id and
+  // tag), and the answer goes back; a request the program withdraws, or whose exec ends, is
+  // withdrawn from the client.
+  void askInput(const protocol::InputParams& p, rpc::Reply<protocol::InputResult> reply);
+  void withdrawInputs(const std::function<bool(const std::string& programKey, const rpc::Id& inputId)>& which,
+                      const char* why);
   void sweep();
   void setState(protocol::SessionState state, std::optional<protocol::StatusReason> why);
   void linkEnded();
-  rpc::Id clientIdOf(const rpc::Id& programId) const;
+  // The client's exec behind the program's request id, while it is remembered.
+  struct Owner {
+    rpc::Id clientId;
+    std::optional<std::string> tag;
+    bool started = false;  // execStart was sent
+  };
+  Owner* ownerOf(const rpc::Id& programId);
 
   struct Waiting {
     std::chrono::steady_clock::time_point deadline;  // max(): none (an exec)
@@ -98,9 +121,16 @@ class AttachedSessions::Program {
   rpc::Timer sweeper_;
   std::map<std::uint64_t, Waiting> waiting_;
   std::uint64_t nextKey_ = 1;
-  std::map<std::string, rpc::Id> clientIds_;       // program's exec id (dumped) -> the client's
-  std::deque<std::string> clientIdOrder_;          // oldest first, to bound clientIds_
+  std::map<std::string, Owner> owners_;            // program's exec id (dumped) -> the client's exec
+  std::deque<std::string> ownerOrder_;             // oldest first, to bound owners_
   std::map<std::string, rpc::Id> runningExecs_;    // the client's id (dumped) -> the program's
+  struct PendingInput {
+    rpc::Id programId;       // the program's input request
+    rpc::Id clientId;        // ours to the client
+    std::string execKey;     // the program's id of the exec that asked (dumped)
+    std::shared_ptr<rpc::Reply<protocol::InputResult>> reply;
+  };
+  std::vector<PendingInput> inputs_;
   int execsPending_ = 0;
   bool detaching_ = false;
   bool ended_ = false;
@@ -163,6 +193,30 @@ void AttachedSessions::Program::handle(const rpc::RequestType<P, R>& method, con
                 "session \"" + name_ + "\" is attached to a running program (pid " + std::to_string(pid_) +
                     "): it cannot be " + (std::is_same_v<P, protocol::SessionOpenParams> ? "opened" : "restarted") +
                     " (session/close detaches)");
+  } else if constexpr (std::is_same_v<P, protocol::CompleteParams> || std::is_same_v<P, protocol::InspectParams>) {
+    // Positions in the client's unit, converted here as for any session (the program counts
+    // code points).
+    const PositionEncoding unit = clientState_.positionEncoding;
+    P p = params;
+    p.cursor = cursorIn(p.code, p.cursor, unit);
+    auto shared = std::make_shared<rpc::Reply<R>>(std::move(reply));
+    call(method, p, kAttachAnswerMs, [shared, unit, code = p.code](rpc::Answer<R> a) {
+      if (!shared->pending()) return;
+      if (!a) return shared->error(std::move(a.error));
+      R r = *a;
+      if constexpr (std::is_same_v<R, protocol::CompleteResult>) positionsOut(r, code, unit);
+      (*shared)(r);
+    });
+  } else if constexpr (std::is_same_v<P, protocol::CompileParams>) {
+    const PositionEncoding unit = clientState_.positionEncoding;
+    auto shared = std::make_shared<rpc::Reply<R>>(std::move(reply));
+    call(method, params, kAttachAnswerMs, [shared, unit, code = params.code](rpc::Answer<R> a) {
+      if (!shared->pending()) return;
+      if (!a) return shared->error(std::move(a.error));
+      R r = *a;
+      positionsOut(r, code, unit);
+      (*shared)(r);
+    });
   } else {
     forward(method, params, std::move(reply), kAttachAnswerMs, {});
   }

@@ -149,13 +149,30 @@ def _metadata_json(metadata):
         return None
 
 
+# Where displays go: the session worker's C module, unless the asyncode package routes them to
+# its own consoles (set_sink: an object with display(items, display_id, update, metadata_json)
+# and clear_output(wait)).
+_sink = None
+
+
+def set_sink(sink):
+    global _sink
+    _sink = sink
+
+
+def _target():
+    if _sink is not None:
+        return _sink
+    import _asyncode_c
+    return _asyncode_c
+
+
 def _new_display_id():
     import uuid
     return uuid.uuid4().hex
 
 
 def _send(obj, include, exclude, raw, display_id, update, metadata):
-    import _asyncode_c
     if raw and isinstance(obj, dict):
         items = []
         for mime, data in obj.items():
@@ -166,7 +183,7 @@ def _send(obj, include, exclude, raw, display_id, update, metadata):
             items.insert(0, ("text/plain", repr(obj), False))
     else:
         items = format_bundle(obj, include, exclude)
-    _asyncode_c.display(items, display_id, update, _metadata_json(metadata))
+    _target().display(items, display_id, update, _metadata_json(metadata))
 
 
 def display(*objs, include=None, exclude=None, raw=False, metadata=None, display_id=None,
@@ -196,8 +213,7 @@ def update_display(obj, *, display_id, **kwargs):
 
 def clear_output(wait=False):
     """Clear the output of the running exec (with wait: when the next output comes)."""
-    import _asyncode_c
-    _asyncode_c.clear_output(bool(wait))
+    _target().clear_output(bool(wait))
 
 
 class DisplayHandle:

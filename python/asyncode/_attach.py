@@ -1,13 +1,17 @@
 """One daemon attached to this program: the daemon's own session protocol (the subset a
 session needs), answered on the program's socket.
 
-Requests, as asyncoded's clients send them (PROTOCOL.md): session/open (the daemon's hello:
+Requests, as asyncoded's clients send them (PROTOCOL.md): initialize (the unit of the
+client's positions, for tracebacks' columns), session/open (the daemon's hello:
 {session, pid, backend}), session/close (it detaches), exec and reset (in order, run in the
 program's loop by the server's task), interrupt and $/cancelRequest, and compile,
 needsAwait, complete, inspect and variables, which this link's own thread answers at once,
 whatever the program's loop is doing. What attached code prints goes out as `output`
-notifications carrying the exec's id; the program's own output is never touched.
+notifications carrying the exec's id, after its `execStart`; display() and clear_output()
+(names the attach puts in the namespace, as a session has them as builtins) send `display`
+and `clearOutput`; the program's own output is never touched.
 """
+import json
 import linecache
 import os
 import sys
@@ -20,10 +24,15 @@ from ._core import display, errors, introspect
 METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR, CANCELLED = -32601, -32602, -32603, -32800
 _COMPILE_MODES = {"cell": "cell", "interactive": "single", "module": "exec"}
 _introspect_lock = threading.Lock()
+_ENCODINGS = ("utf-8", "utf-16", "utf-32")
+# What attached code gets as names, as a session has them as builtins (the program's own
+# names of these are left alone).
+_DISPLAY_NAMES = ("display", "update_display", "clear_output")
+
+display.set_sink(_capture.DisplaySink())
 
 
 def _bundle(value):
-    import json
     bundle = {}
     for mime, data, is_json in display.format_bundle(value):
         bundle[mime] = json.loads(data) if is_json else data
@@ -56,6 +65,10 @@ class Link:
         self.running = None       # (id, done event, interrupts asked) of the exec that runs
         self.execs = []           # the same, of every exec not answered yet, oldest first
         self.closed = False
+        self.encoding = "utf-32"  # the client's unit for columns (initialize)
+        self.input_capable = False  # the client answers input requests (initialize)
+        self.inputs = {}          # our input request's id -> [done event, answer message]
+        self.next_input = 0
 
     # ---- the link's thread ------------------------------------------------------------
     def serve(self):
@@ -76,6 +89,9 @@ class Link:
                 return
             self.closed = True
             self.queued.clear()
+            for waiting in self.inputs.values():
+                waiting[0].set()
+            self.inputs.clear()
         self.wire.close()
         try:
             self.wire.sock.close()
@@ -87,6 +103,8 @@ class Link:
         method = message.get("method")
         params = message.get("params") or {}
         rid = message.get("id")
+        if method is None and rid is not None and ("result" in message or "error" in message):
+            return self._answered(rid, message)  # the answer to our input request
         if not isinstance(method, str) or not isinstance(params, dict):
             if rid is not None and "result" not in message and "error" not in message:
                 self.wire.error(rid, -32600, "not a request")
@@ -105,8 +123,23 @@ class Link:
         except Exception as e:
             self.wire.error(rid, INTERNAL_ERROR, "%s: %s" % (type(e).__name__, e))
 
+    def _on_initialize(self, rid, params):
+        capabilities = params.get("capabilities") or {}
+        self.input_capable = bool(capabilities.get("input"))
+        wanted = capabilities.get("positionEncodings") or []
+        self.encoding = next((e for e in wanted if e in _ENCODINGS), "utf-32")
+        from . import __version__
+        self.wire.reply(rid, {
+            "serverInfo": {"name": "asyncode", "version": __version__},
+            "protocolVersion": 1, "protocolRevision": 1,
+            "python": {"version": "%d.%d.%d" % sys.version_info[:3], "executable": sys.executable},
+            "backends": [self.server.loop.name], "positionEncoding": self.encoding})
+
     def _on_session_open(self, rid, params):
         self.session = params.get("session") or "default"
+        ns = self.server.namespace
+        for name in _DISPLAY_NAMES:
+            ns.setdefault(name, getattr(display, name))
         self.wire.reply(rid, {"session": self.session, "pid": os.getpid(), "backend": self.server.loop.name})
 
     def _on_session_close(self, rid, params):
@@ -221,6 +254,41 @@ class Link:
         if running is not None:
             self.runner.interrupt()
 
+    # ---- input() of attached code ---------------------------------------------------------
+    def ask_input(self, rid, prompt):
+        """input() in attached code (the program's loop thread): an `input` request to the
+        daemon, which asks its client. Ctrl-C while it waits withdraws it."""
+        if not self.input_capable:
+            raise EOFError("input(): the client cannot answer input requests (it did not declare capabilities.input)")
+        with self.lock:
+            self.next_input += 1
+            key = "input-%d" % self.next_input
+            waiting = self.inputs[key] = [threading.Event(), None]
+        self.wire.send({"jsonrpc": "2.0", "id": key, "method": "input",
+                        "params": {"session": self.session, "requestId": rid, "prompt": prompt, "password": False}})
+        try:
+            # In slices: an interrupt (an asynchronous KeyboardInterrupt) lands between them.
+            while not waiting[0].wait(0.02):
+                if self.closed:
+                    raise EOFError("input(): the daemon went away")
+        except BaseException:
+            with self.lock:
+                self.inputs.pop(key, None)
+            self.wire.notify("$/cancelRequest", {"id": key})
+            raise
+        answer = waiting[1] or {}
+        value = (answer.get("result") or {}).get("value") if isinstance(answer.get("result"), dict) else None
+        if not isinstance(value, str):
+            raise EOFError  # end of input, or the request was withdrawn
+        return value
+
+    def _answered(self, rid, message):
+        with self.lock:
+            waiting = self.inputs.pop(rid, None) if isinstance(rid, str) else None
+        if waiting is not None:
+            waiting[1] = message
+            waiting[0].set()
+
     # ---- the program's loop (the server's task) ----------------------------------------
     async def _start(self, key, rid, fn, params):
         with self.lock:
@@ -231,7 +299,7 @@ class Link:
     async def _reset(self, rid, params):
         # The program's own names stay: what attached code added goes.
         ns = self.server.namespace
-        for name in [k for k in ns if k not in self.server.own_names]:
+        for name in [k for k in ns if k not in self.server.own_names and k not in _DISPLAY_NAMES]:
             ns.pop(name, None)
         self.wire.reply(rid, None)
 
@@ -249,6 +317,7 @@ class Link:
             introspect.forget_refs()  # variables' refs last until the next exec starts
         linecache.cache[filename] = (len(code), None, code.splitlines(True) or [""], filename)
         started = time.monotonic()
+        self.wire.notify("execStart", {"session": self.session, "requestId": rid, "execCount": count})
         _, done, state = entry
         with self.lock:
             self.running = entry
@@ -277,17 +346,38 @@ class Link:
 
     async def _run(self, rid, count, filename, code, mode, state):
         runner = self.runner
+        encoding = self.encoding
         try:
             units = runner.compiler.compile_cell(code, filename, mode)
         except (SyntaxError, ValueError, OverflowError) as e:
-            return {"status": "error", "error": errors.error_info(e, compile_error=True), "awaited": False}
+            info = errors.error_info(e, compile_error=True, encoding=encoding,
+                                     source=(1, code.splitlines(True)))
+            return {"status": "error", "error": info, "awaited": False}
+        about = {"session": self.session, "requestId": rid, "execCount": count}
 
         def sink(stream, text):
             self.seq += 1
-            self.wire.notify("output", {"session": self.session, "requestId": rid, "execCount": count,
-                                        "stream": stream, "text": text, "seq": self.seq})
+            self.wire.notify("output", dict(about, stream=stream, text=text, seq=self.seq))
 
-        runner.context.run(_capture.TARGET.set, _capture.Capture(sink, True, True, runner._displayhook))
+        def show(items, display_id, update, metadata_json):
+            self.seq += 1
+            params = dict(about, seq=self.seq,
+                          data={mime: json.loads(data) if is_json else data for mime, data, is_json in items})
+            if display_id is not None:
+                params["displayId"] = display_id
+            if update:
+                params["update"] = True
+            if metadata_json is not None:
+                params["metadata"] = json.loads(metadata_json)
+            self.wire.notify("display", params)
+
+        def clear(wait):
+            self.seq += 1
+            self.wire.notify("clearOutput", dict(about, wait=bool(wait), seq=self.seq))
+
+        runner.context.run(_capture.TARGET.set,
+                           _capture.Capture(sink, True, True, runner._displayhook, show, clear,
+                                            lambda prompt: self.ask_input(rid, prompt)))
         if state["interrupts"]:  # it came while the exec was on its way to the loop
             return {"status": "interrupted", "awaited": False,
                     "error": errors.error_info(KeyboardInterrupt("interrupted before it started"))}
@@ -295,7 +385,7 @@ class Link:
         result = {"awaited": outcome.awaited}
         exc = outcome.exception
         if exc is not None:
-            result["error"] = errors.error_info(exc)
+            result["error"] = errors.error_info(exc, encoding=encoding)
             if state["timeout"]:
                 result["status"] = "timeout"
             elif outcome.interrupted:

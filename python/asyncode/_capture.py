@@ -18,15 +18,22 @@ _install_lock = threading.Lock()
 
 class Capture:
     """Where a console's code writes: sink(stream, text) for "stdout" and "stderr" when that
-    stream is captured; displayhook(value) for results (None: the program's own hook)."""
+    stream is captured; displayhook(value) for results (None: the program's own hook);
+    display(items, display_id, update, metadata_json) and clear_output(wait) for display()
+    and clear_output() (None: display() prints the plain text); input(prompt) for input()
+    (None: the program's own)."""
 
-    __slots__ = ("sink", "stdout", "stderr", "displayhook", "_decoders")
+    __slots__ = ("sink", "stdout", "stderr", "displayhook", "display", "clear_output", "input", "_decoders")
 
-    def __init__(self, sink, stdout=True, stderr=True, displayhook=None):
+    def __init__(self, sink, stdout=True, stderr=True, displayhook=None, display=None, clear_output=None,
+                 input=None):  # noqa: A002 - the builtin's name, on purpose
         self.sink = sink
         self.stdout = stdout
         self.stderr = stderr
         self.displayhook = displayhook
+        self.display = display
+        self.clear_output = clear_output
+        self.input = input
         self._decoders = {}
 
     def wants(self, stream):
@@ -139,9 +146,46 @@ class DisplayHook:
             self.original(value)
 
 
+class DisplaySink:
+    """Where display() and clear_output() of the engine's display module go in a program: the
+    console of the current context; elsewhere the plain text is printed, as IPython does
+    outside a kernel."""
+
+    @staticmethod
+    def display(items, display_id, update, metadata_json):
+        target = TARGET.get()
+        if target is not None and target.display is not None:
+            return target.display(items, display_id, update, metadata_json)
+        text = next((data for mime, data, _ in items if mime == "text/plain"), None)
+        if text is not None:
+            print(text)
+
+    @staticmethod
+    def clear_output(wait):
+        target = TARGET.get()
+        if target is not None and target.clear_output is not None:
+            target.clear_output(wait)
+
+
+class InputHook:
+    """builtins.input: the console's own for its code, the program's otherwise."""
+
+    def __init__(self, original):
+        self.original = original
+
+    def __call__(self, prompt=""):
+        target = TARGET.get()
+        if target is not None and target.input is not None:
+            return target.input(str(prompt))
+        return self.original(prompt)
+
+
 def install():
     """Put the proxies in place (again, if the program replaced them since)."""
+    import builtins
     with _install_lock:
+        if not isinstance(builtins.input, InputHook):
+            builtins.input = InputHook(builtins.input)
         for name in ("stdout", "stderr"):
             current = getattr(sys, name)
             if not isinstance(current, StreamProxy):

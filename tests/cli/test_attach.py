@@ -53,7 +53,8 @@ def test_the_prompt_runs_in_the_program_and_ctrl_d_detaches(repl, host):
     t.sendline("state['greeting'] = 'set at the prompt'")
     t.expect(PROMPT)
     assert host.get()["greeting"] == "set at the prompt"
-    t.sendline("await asyncio.sleep(60)")
+    t.sendline("print('sleeping'); await asyncio.sleep(60)")
+    t.expect("\nsleeping\n")  # the await runs (a Ctrl-C before it started would be a KeyboardInterrupt)
     host.get()  # the server answers while the attached await runs
     t.ctrl("c")
     t.expect("CancelledError")

@@ -90,8 +90,9 @@ def test_a_task_started_by_attached_code_writes_to_its_exec(daemon, host):
 
 def test_an_attached_await_is_interrupted_and_the_program_lives_on(daemon, host):
     attach(daemon, host)
-    rid = daemon.request("exec", {"code": "import asyncio\nawait asyncio.sleep(60)", "session": "app"})
-    status_of(daemon, "app", "busy")
+    rid = daemon.request("exec", {"code": "import asyncio\nprint('awaiting')\nawait asyncio.sleep(60)",
+                                  "session": "app"})
+    daemon.wait_notification("output", lambda p: p["requestId"] == rid)  # the await runs (busy comes sooner)
     started = time.monotonic()
     assert daemon.call("interrupt", {"session": "app"}) == {"interrupted": True, "how": "cancelled"}
     r = daemon.wait_result(rid)
@@ -255,6 +256,16 @@ def _fake_program(path, script):
         buffer = b""
 
         def read():
+            message = read_any()
+            if message.get("method") == "initialize":  # what a served program says to it
+                send({"jsonrpc": "2.0", "id": message["id"], "result": {
+                    "serverInfo": {"name": "fake", "version": "0"}, "protocolVersion": 1, "protocolRevision": 1,
+                    "python": {"version": "3", "executable": "python3"}, "backends": ["asyncio"],
+                    "positionEncoding": "utf-32"}})
+                message = read_any()
+            return message
+
+        def read_any():
             nonlocal buffer
             while b"\r\n\r\n" not in buffer:
                 buffer += conn.recv(65536)
@@ -338,3 +349,87 @@ def test_an_interrupt_sent_right_after_the_exec_is_never_lost(daemon, host):
         r = daemon.wait_result(rid)
         assert r["status"] == "interrupted" and r["error"]["type"] == "KeyboardInterrupt", r
     assert host.get()["ticks"] > 0
+
+
+# ---- revision 1 on an attached session: tag, execStart, displays, positions, input --------------
+
+def test_an_attached_exec_says_it_started_and_carries_its_tag_everywhere(daemon, host):
+    attach(daemon, host)
+    since = daemon.index()
+    rid = daemon.request("exec", {"code": "print('one')\nawait asyncio.sleep(0.01)\nprint('two')", "session": "app",
+                                  "tag": "cell-7"})
+    r = daemon.wait_result(rid)
+    assert r["status"] == "ok" and r["tag"] == "cell-7", r
+    start = daemon.wait_notification("execStart", lambda p: p["requestId"] == rid, since=since)
+    assert start == {"session": "app", "requestId": rid, "tag": "cell-7", "execCount": r["execCount"]}
+    outputs = daemon.notifications("output", lambda p: p["requestId"] == rid, since=since)
+    assert "".join(p["text"] for p in outputs) == "one\ntwo\n" and all(p["tag"] == "cell-7" for p in outputs)
+    first = daemon.position(lambda m: m.get("method") == "execStart" and m["params"]["requestId"] == rid)
+    first_output = daemon.position(lambda m: m.get("method") == "output" and m["params"]["requestId"] == rid)
+    answer = daemon.position(lambda m: m.get("id") == rid and "result" in m)
+    assert first < first_output < answer
+    # Exactly one execStart per exec.
+    assert len(daemon.notifications("execStart", lambda p: p["requestId"] == rid)) == 1
+
+
+def test_display_update_and_clear_output_in_attached_code(daemon, host):
+    attach(daemon, host)
+    since = daemon.index()
+    r = daemon.exec("h = display('first', display_id=True)\nh.update('second')\nclear_output(wait=True)\n"
+                    "display({'text/html': '<b>x</b>'}, raw=True)", session="app", tag="d")
+    assert r["status"] == "ok", r
+    rid = daemon.last_exec_id
+    shown = daemon.notifications("display", lambda p: p["requestId"] == rid, since=since)
+    assert [p["data"]["text/plain"] for p in shown[:2]] == ["'first'", "'second'"]
+    assert shown[0]["displayId"] == shown[1]["displayId"] and shown[1].get("update") is True
+    assert shown[2]["data"]["text/html"] == "<b>x</b>" and all(p["tag"] == "d" for p in shown)
+    clear = daemon.wait_notification("clearOutput", lambda p: p["requestId"] == rid, since=since)
+    assert clear["wait"] is True and clear["tag"] == "d" and shown[1]["seq"] < clear["seq"] < shown[2]["seq"]
+    # reset takes what attached code added, not the names a session has.
+    daemon.call("reset", {"session": "app"})
+    assert daemon.exec("display(7)", session="app")["status"] == "ok"
+    assert daemon.displays(daemon.last_exec_id) == [{"text/plain": "7"}]
+
+
+@pytest.mark.parametrize("unit, cursor, start", [("utf-16", 15, 8), ("utf-8", 18, 11)])
+def test_an_attached_session_counts_positions_in_the_clients_unit(spawn, host, unit, cursor, start):
+    d = spawn(initialize=False)
+    assert d.initialize(capabilities={"positionEncodings": [unit]})["positionEncoding"] == unit
+    attach(d, host)
+    d.exec("alpha_beta = 1", session="app")
+    r = d.call("complete", {"code": "'\U0001F600é' + alpha_b + 1", "cursor": cursor, "session": "app"})
+    assert (r["cursorStart"], r["cursorEnd"]) == (start, cursor), r
+    assert "alpha_beta" in [m["text"] for m in r["matches"]]
+    # A traceback's columns, counted by the program in the client's unit as a session counts them.
+    code = "s = '\U0001F600é'; x = 1 + alpha_beta.nope"
+    d.exec("alpha_beta = 1")
+    here, there = d.exec(code)["error"]["traceback"][-1], d.exec(code, session="app")["error"]["traceback"][-1]
+    assert (there["column"], there["endColumn"]) == (here["column"], here["endColumn"]), (here, there)
+
+
+def test_input_in_attached_code_asks_the_client(spawn, host):
+    d = spawn(initialize=False)
+    d.initialize(capabilities={"input": True})
+    attach(d, host)
+    since = d.index()
+    rid = d.request("exec", {"code": "name = input('name? ')\nname.upper()", "session": "app", "tag": "q"})
+    req = d.wait_request("input", since=since)
+    assert req["params"] == {"session": "app", "requestId": rid, "prompt": "name? ", "password": False, "tag": "q"}
+    d.answer_input(req, "ada")
+    r = d.wait_result(rid)
+    assert r["status"] == "ok" and r["result"]["text/plain"] == "'ADA'", r
+    # Ctrl-C while input() waits: the request is withdrawn and the program lives on.
+    since = d.index()
+    rid = d.request("exec", {"code": "input('again? ')", "session": "app"})
+    req = d.wait_request("input", since=since)
+    assert d.call("interrupt", {"session": "app"})["interrupted"] is True
+    r = d.wait_result(rid)
+    assert r["status"] == "interrupted", r
+    d.wait_notification("$/cancelRequest", lambda p: p["id"] == req["id"], since=since)
+    assert host.get()["hits"] >= 1
+
+
+def test_input_in_attached_code_is_end_of_file_for_a_client_without_input(daemon, host):
+    attach(daemon, host)
+    r = daemon.exec("input('name? ')", session="app")
+    assert r["status"] == "error" and r["error"]["type"] == "EOFError", r

@@ -88,6 +88,8 @@ def test_the_bot_serves_itself_for_attach_once_set_up(example, tmp_path):
             wire.send({"jsonrpc": "2.0", "id": 2, "method": "exec",
                        "params": {"code": "type(bot).__name__, sorted(c.name for c in bot.commands)"}})
             ran = wire.read()
+            while "id" not in ran:  # execStart and output come before the answer
+                ran = wire.read()
             s.close()
             return opened, ran
 
