@@ -130,6 +130,9 @@ class Engine:
         try:
             from _asyncode import backend_asyncio
             self._set_backend(backend_asyncio.AsyncioBackend(self, self.sync_in_loop))
+            st = self.current
+            if st is not None and st.kind == "sync" and st.in_user:
+                self.backend.before_sync()  # `import asyncio` on a plain line: the rest of it sees the loop
         finally:
             self._making_loop = False
 
