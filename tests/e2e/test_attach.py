@@ -338,3 +338,11 @@ def test_an_interrupt_sent_right_after_the_exec_is_never_lost(daemon, host):
         r = daemon.wait_result(rid)
         assert r["status"] == "interrupted" and r["error"]["type"] == "KeyboardInterrupt", r
     assert host.get()["ticks"] > 0
+
+
+def test_session_terminal_for_an_attached_default_session_opens_no_worker(daemon, host):
+    attach(daemon, host, session="default")
+    daemon.notify("session/terminal", {"terminal": {"columns": 70, "rows": 20, "isatty": True}})
+    r = daemon.exec("import shutil\nshutil.get_terminal_size().columns != 70")  # the program's own terminal
+    assert r["result"]["text/plain"] == "True", r
+    assert [s["session"] for s in daemon.call("session/list")["sessions"]] == ["default"]
