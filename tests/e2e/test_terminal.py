@@ -109,3 +109,19 @@ def test_session_terminal_for_a_session_not_open_is_ignored(daemon):
     daemon.notify("session/terminal", {"session": "nope", "terminal": {"columns": 70, "rows": 20}})
     assert "nope" not in [s["session"] for s in daemon.call("session/list")["sessions"]]
     assert result_text(daemon.exec("1 + 1")) == "2"
+
+
+def test_a_resize_while_input_waits_runs_the_handler_and_input_goes_on(spawn):
+    d = spawn(initialize=False)
+    d.initialize(capabilities={"input": True})
+    d.call("session/open", {"session": "t", "terminal": {"columns": 100, "rows": 40, "isatty": True}})
+    rid = d.request("exec", {"session": "t", "code": (
+        "import shutil, signal\n"
+        "signal.signal(signal.SIGWINCH, lambda *a: print('winch', tuple(shutil.get_terminal_size()), flush=True))\n"
+        "answer = input('? ')\n"
+        "answer, tuple(shutil.get_terminal_size())")})
+    ask = d.wait_request("input")
+    d.notify("session/terminal", {"session": "t", "terminal": {"columns": 66, "rows": 33, "isatty": True}})
+    d.wait_notification("output", lambda p: p["requestId"] == rid and "winch (66, 33)" in p["text"])
+    d.answer_input(ask, "typed")
+    assert result_text(d.wait_result(rid)) == "('typed', (66, 33))"
