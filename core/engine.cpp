@@ -134,7 +134,16 @@ std::optional<Engine::Job> Engine::takeJob() {
       if (jobs_.empty()) return std::nullopt;
       job = std::move(jobs_.front());
       jobs_.pop_front();
-      if (job.kind == Job::Kind::Configure) inputEnabled_ = job.configure.input;
+      if (job.kind == Job::Kind::Terminal) {
+        std::lock_guard terminalLock(terminalMu_);
+        terminal_ = job.terminal;
+        continue;
+      }
+      if (job.kind == Job::Kind::Configure) {
+        inputEnabled_ = job.configure.input;
+        std::lock_guard terminalLock(terminalMu_);
+        terminal_ = job.configure.terminal;
+      }
       if (job.kind != Job::Kind::Exec) return job;
       if (cancelled_.erase(job.seq)) {
         cancelled = true;
@@ -273,6 +282,19 @@ bool Engine::readInput(const std::string& prompt, bool password, const OwnerPtr&
       return false;
     }
   }
+}
+
+void Engine::setTerminal(TerminalInfo terminal) {
+  {
+    std::lock_guard lock(terminalMu_);
+    terminal_ = terminal;
+  }
+  if (ready_) ::pthread_kill(mainThread_, SIGWINCH);  // ignored until the engine handles it
+}
+
+std::optional<TerminalInfo> Engine::terminal() const {
+  std::lock_guard lock(terminalMu_);
+  return terminal_;
 }
 
 void Engine::answerInput(std::uint64_t inputId, std::optional<std::string> value) {

@@ -63,6 +63,11 @@ class Engine {
   void interrupt(std::uint64_t seq, InterruptReason reason, InterruptDone done);
   // Sends `sig` to the processes the session started that are still in its process group.
   static void signalChildren(int sig);
+  // The client's terminal changed: user code sees it at once (the main thread gets SIGWINCH,
+  // whose Python handler the engine installs, as a process on a terminal does).
+  void setTerminal(TerminalInfo terminal);
+  // The client's terminal, if it said one (the session's configure, then setTerminal).
+  std::optional<TerminalInfo> terminal() const;
   // The client's answer to input request `inputId`; nullopt: none will come (EOFError).
   void answerInput(std::uint64_t inputId, std::optional<std::string> value);
   Outbox& outbox() { return outbox_; }
@@ -132,6 +137,9 @@ class Engine {
     mutable bool seen = false;  // the engine's handler ran since (guarded by mu_)
   };
   std::vector<AskedInterrupt> asked_;
+
+  mutable std::mutex terminalMu_;
+  std::optional<TerminalInfo> terminal_;
 
   std::mutex startMu_;
   std::condition_variable startedCv_;

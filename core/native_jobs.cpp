@@ -106,6 +106,8 @@ PyObject* takeJob(PyObject* module, PyObject*) {
       return Py_BuildValue("(s)", "preload");
     case Kind::Shutdown:
       return Py_BuildValue("(s)", "shutdown");
+    case Kind::Terminal:
+      break;  // takeJob keeps it
   }
   Py_RETURN_NONE;
 }
@@ -198,6 +200,12 @@ PyObject* engineReady(PyObject* module, PyObject* backends) {
   stateOf(module)->engine->markReady();
   stateOf(module)->engine->outbox().push(std::move(event));
   Py_RETURN_NONE;
+}
+
+PyObject* terminal(PyObject* module, PyObject*) {
+  const auto t = stateOf(module)->engine->terminal();
+  if (!t) Py_RETURN_NONE;
+  return Py_BuildValue("(iiO)", t->columns, t->rows, t->isatty ? Py_True : Py_False);
 }
 
 PyObject* interruptReason(PyObject* module, PyObject* arg) {

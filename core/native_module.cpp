@@ -285,6 +285,7 @@ PyMethodDef methods[] = {
     {"exec_done", execDone, METH_VARARGS, "An exec ended."},
     {"job_done", jobDone, METH_VARARGS, "A reset or configure job ended (error text or None)."},
     {"engine_ready", engineReady, METH_O, "The engine takes jobs; the backends it can run."},
+    {"terminal", terminal, METH_NOARGS, "The client's terminal: (columns, rows, isatty), or None."},
     {"interrupt_reason", interruptReason, METH_O, "The pending interrupt's reason for an exec (0: for a task), or None."},
     {"interrupt_acted", interruptActed, METH_O, "The SIGINT handler did this (HOW_*) with the pending interrupts."},
     {"warnings_suppressed", warningsSuppressedFn, METH_NOARGS, "True while a compile check runs here."},

@@ -38,6 +38,7 @@ PyObject* execDone(PyObject* module, PyObject* args);
 PyObject* jobDone(PyObject* module, PyObject* args);
 PyObject* engineReady(PyObject* module, PyObject* backends);
 PyObject* interruptReason(PyObject* module, PyObject* arg);
+PyObject* terminal(PyObject* module, PyObject*);
 PyObject* interruptActed(PyObject* module, PyObject* arg);
 
 }  // namespace native

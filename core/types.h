@@ -82,19 +82,30 @@ struct ExecRequest {
   bool announceStart = false;  // tell the reader at once when it starts (it has a timeout)
 };
 
+// The terminal the client shows the session's output on (its size; whether it is a tty).
+struct TerminalInfo {
+  int columns = 80;
+  int rows = 24;
+  bool isatty = false;
+};
+
 struct ConfigureRequest {
   std::string backend = "asyncio";
   bool syncInLoop = false;
   std::optional<std::string> cwd;
   bool input = false;  // the client answers input requests
+  std::optional<TerminalInfo> terminal;
 };
 
 // What the engine's main thread does, in order.
 struct Job {
-  enum class Kind { Exec, Reset, Configure, Preload, Shutdown } kind = Kind::Exec;
+  // Terminal: the client's terminal, in order with the execs (takeJob keeps it; Python never
+  // sees the job).
+  enum class Kind { Exec, Reset, Configure, Preload, Shutdown, Terminal } kind = Kind::Exec;
   std::uint64_t seq = 0;  // execs: ExecRequest::seq; reset and configure: an answer's key
   ExecRequest exec;
   ConfigureRequest configure;
+  TerminalInfo terminal;
 };
 
 enum class ExecStatus { Ok, Error, Interrupted, Timeout };

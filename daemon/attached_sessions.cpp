@@ -84,6 +84,13 @@ void AttachedSessions::bind(rpc::Dispatcher& d) {
     for (const auto& [name, program] : programs_) r.sessions.push_back(program->info());
     reply(r);
   });
+  // An attached program has a terminal of its own (or none): session/terminal is not for it.
+  auto terminal = d.notificationHandler(std::string(methods::sessionTerminal.method));
+  d.onNotification(std::string(methods::sessionTerminal.method), [this, terminal](const rpc::Json& params) {
+    protocol::SessionTerminalParams p{};
+    decode(params, p, "params");
+    if (!find(p.session) && terminal) terminal(params);
+  });
   auto cancel = d.notificationHandler(std::string(methods::cancelRequest.method));
   d.onNotification(std::string(methods::cancelRequest.method), [this, cancel](const rpc::Json& params) {
     if (cancel) cancel(params);

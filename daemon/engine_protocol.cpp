@@ -94,6 +94,10 @@ std::optional<protocol::InterruptHow> toProtocol(core::InterruptHow how) {
   return std::nullopt;
 }
 
+core::TerminalInfo toCore(const protocol::Terminal& terminal) {
+  return core::TerminalInfo{static_cast<int>(terminal.columns), static_cast<int>(terminal.rows), terminal.isatty};
+}
+
 core::Mode toCore(protocol::Mode mode) {
   switch (mode) {
     case protocol::Mode::Interactive: return core::Mode::Interactive;

@@ -23,5 +23,6 @@ protocol::ExecResult toProtocol(const core::ExecOutcome& outcome, std::int64_t e
 std::optional<protocol::InterruptHow> toProtocol(core::InterruptHow how);
 
 core::Mode toCore(protocol::Mode mode);
+core::TerminalInfo toCore(const protocol::Terminal& terminal);  // the schema bounds both sizes
 
 }  // namespace asyncode::daemon

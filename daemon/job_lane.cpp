@@ -25,14 +25,18 @@ void JobLaneImpl::bindHandlers() {
   dispatcher_.bind(link::methods::reset, [this](const protocol::NoParams&, rpc::Reply<std::nullptr_t> reply) {
     const std::uint64_t seq = nextJob_++;
     resets_.emplace(seq, std::move(reply));
-    out_->push_back(core::Job{core::Job::Kind::Reset, seq, {}, {}});
+    out_->push_back(core::Job{core::Job::Kind::Reset, seq, {}, {}, {}});
   });
   dispatcher_.bind(link::methods::shutdown, [this](const protocol::NoParams&, rpc::Reply<std::nullptr_t> reply) {
     reply(nullptr);
-    out_->push_back(core::Job{core::Job::Kind::Shutdown, 0, {}, {}});
+    out_->push_back(core::Job{core::Job::Kind::Shutdown, 0, {}, {}, {}});
   });
   dispatcher_.bind(link::methods::workerPreload, [this](const protocol::NoParams&) {
-    out_->push_back(core::Job{core::Job::Kind::Preload, 0, {}, {}});
+    out_->push_back(core::Job{core::Job::Kind::Preload, 0, {}, {}, {}});
+  });
+  // The terminal in order with the execs (the control link has it at once too).
+  dispatcher_.bind(link::methods::workerTerminal, [this](const protocol::Terminal& t) {
+    out_->push_back(core::Job{core::Job::Kind::Terminal, 0, {}, {}, toCore(t)});
   });
 }
 
@@ -57,7 +61,8 @@ void JobLaneImpl::onConfigure(const link::ConfigureParams& p, rpc::Reply<link::C
   core::Job job;
   job.kind = core::Job::Kind::Configure;
   job.seq = nextJob_++;
-  job.configure = core::ConfigureRequest{protocol::toString(p.backend), p.syncInLoop, p.cwd, p.input};
+  job.configure = core::ConfigureRequest{protocol::toString(p.backend), p.syncInLoop, p.cwd, p.input, std::nullopt};
+  if (p.terminal) job.configure.terminal = toCore(*p.terminal);
   configures_.emplace(job.seq, std::move(reply));
   out_->push_back(std::move(job));
 }

@@ -117,6 +117,7 @@ void SessionTable::open(const protocol::SessionOpenParams& p, rpc::Reply<protoco
         (p.python && !s->needs.ownEnvironment))
       return reply.error(rpc::ErrorCode::InvalidParams,
                          "session \"" + p.session + "\" is already open with other settings: close it first");
+    if (p.terminal) setTerminal(*s, *p.terminal);
     if (s->configured) return reply(info(*s));
     return s->openWaiters.push_back(std::move(reply));
   }
@@ -125,6 +126,7 @@ void SessionTable::open(const protocol::SessionOpenParams& p, rpc::Reply<protoco
   s->backend = p.backend;
   s->syncInLoop = p.syncInLoop;
   s->cwd = p.cwd;
+  s->terminal = p.terminal;
   if (p.env) s->needs.env = *p.env;
   if (p.python) {
     auto resolved = resolvePython(*p.python, pythonVersion_);
@@ -135,6 +137,16 @@ void SessionTable::open(const protocol::SessionOpenParams& p, rpc::Reply<protoco
   sessions_.emplace(s->name, s);
   s->openWaiters.push_back(std::move(reply));
   startWorker(*s, StatusReason::Open);
+}
+
+void SessionTable::setTerminal(Session& s, const protocol::Terminal& terminal) {
+  s.terminal = terminal;  // the next worker's configure carries it
+  Worker* w = pool_.find(s.workerId);
+  if (!w) return;
+  // At once for code that runs (control), and in order with the execs, after the worker's
+  // configure (lane): an exec sent after it sees it, whatever the two links' timing.
+  if (!w->handle->control().closed()) w->handle->control().notify(link::methods::workerTerminal, terminal);
+  if (!w->handle->lane().closed()) w->handle->lane().notify(link::methods::workerTerminal, terminal);
 }
 
 void SessionTable::restart(const protocol::SessionRestartParams& p, rpc::Reply<protocol::SessionRestartResult> reply) {
@@ -169,7 +181,7 @@ void SessionTable::startWorker(Session& s, StatusReason why) {
   s.startReason = why;
   s.execs.resetCount();  // a new worker counts its execs from 1
   setState(s, SessionState::Starting, why);
-  const link::ConfigureParams params{s.name, s.backend, s.syncInLoop, s.cwd, state_.inputCapable};
+  const link::ConfigureParams params{s.name, s.backend, s.syncInLoop, s.cwd, state_.inputCapable, s.terminal};
   w->handle->lane().call(link::methods::workerConfigure, params,
                          [this, name = s.name, from = w->id](rpc::Answer<link::ConfigureResult> a) {
                            onConfigured(name, from, std::move(a));

@@ -33,6 +33,9 @@ struct Session final : ExecQueue::Host {
   protocol::Backend backend = protocol::Backend::Asyncio;
   bool syncInLoop = false;
   std::optional<std::string> cwd;
+  // The client's terminal (session/open, session/terminal): not a setting open compares;
+  // each worker gets it with worker/configure, and changes with worker/terminal.
+  std::optional<protocol::Terminal> terminal;
   WorkerNeeds needs;  // executable and env: a session with its own never takes the spare
   WorkerId workerId = 0;
   std::int64_t pid = 0;
@@ -72,6 +75,8 @@ class SessionTable {
   void restart(const protocol::SessionRestartParams& p, rpc::Reply<protocol::SessionRestartResult> reply);
   void close(const protocol::SessionCloseParams& p, rpc::Reply<protocol::SessionCloseResult> reply);
   [[nodiscard]] protocol::SessionListResult list() const;
+  // session/terminal, and the terminal of an open of a session open already.
+  void setTerminal(Session& s, const protocol::Terminal& terminal);
 
   // The session a request names; "default" opens on first use, any other must be open
   // (RpcException InvalidParams otherwise).

@@ -167,6 +167,10 @@ class Supervisor::Impl {
     d.bind(methods::sessionOpen, &sessions_, &SessionTable::open);
     d.bind(methods::sessionRestart, &sessions_, &SessionTable::restart);
     d.bind(methods::sessionClose, &sessions_, &SessionTable::close);
+    d.bind(methods::sessionTerminal, [this](const protocol::SessionTerminalParams& p) {
+      if (p.session != "default" && !sessions_.find(p.session)) return;  // not open: nothing to tell
+      sessions_.setTerminal(sessions_.sessionFor(p.session), p.terminal);
+    });
     d.bind(methods::sessionList, [this](const protocol::NoParams&, auto reply) { reply(sessions_.list()); });
     d.bind(methods::compile, [this](const auto& p, auto reply) {
       onWorker(link::methods::compile, p, reply, [unit = state_.positionEncoding, code = p.code](auto& r) {

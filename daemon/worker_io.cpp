@@ -168,6 +168,7 @@ void WorkerIo::bindHandlers() {
     });
   });
   d.bind(link::methods::interrupt, this, &WorkerIo::onInterrupt);
+  d.bind(link::methods::workerTerminal, [this](const protocol::Terminal& t) { engine_.setTerminal(toCore(t)); });
   d.bind(link::methods::workerCancel, [this](const link::CancelParams& p) {
     engine_.removeQueued(static_cast<std::uint64_t>(p.seq));  // answered on the lane when reached
   });

@@ -1,5 +1,7 @@
 #include "clients/cli/client.h"
 
+#include <signal.h>
+
 namespace asyncode::cli {
 
 Client::Client(uv_loop_t* loop, const SessionOptions& options)
@@ -15,6 +17,7 @@ Client::Client(uv_loop_t* loop, const SessionOptions& options)
   // The daemon's log reaches our stderr directly when asked for (--log-level): its `log`
   // notifications would say the same again.
   d.onNotification(std::string(methods::log.method), [](const Json&) {});
+  onSignal(SIGWINCH, [this] { link_.terminalChanged(); });  // user code sees the new size
   link_.setOnLost([this](const std::string& why) {
     if (leaving_) return;
     leave(1);  // first: the prompt leaves the screen

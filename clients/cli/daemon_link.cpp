@@ -12,6 +12,7 @@
 #include <system_error>
 #include <vector>
 
+#include "clients/cli/terminal.h"
 #include "support/unique_fd.h"
 
 namespace asyncode::cli {
@@ -95,6 +96,17 @@ DaemonLink::~DaemonLink() {
   }
 }
 
+namespace {
+
+// The terminal the session's output is shown on: stdout's, when it is one (with stdout on
+// a pipe or a file, user code sees no terminal, as Python's own would not).
+std::optional<protocol::Terminal> outputTerminal() {
+  if (!isTerminal(STDOUT_FILENO)) return std::nullopt;
+  return protocol::Terminal{terminalColumns(STDOUT_FILENO), terminalRows(STDOUT_FILENO), true};
+}
+
+}  // namespace
+
 void DaemonLink::connect(std::function<void(Answer<Ready>)> done) {
   peer_->start();
   auto shared = std::make_shared<std::function<void(Answer<Ready>)>>(std::move(done));
@@ -107,6 +119,7 @@ void DaemonLink::connect(std::function<void(Answer<Ready>)> done) {
            ready.error = init.error;
            return (*shared)(std::move(ready));
          }
+         initialized_ = true;
          if (options_.attach) {  // asyncode attach SOCKET: the session is the running program
            std::error_code ec;
            const auto absolute = std::filesystem::absolute(*options_.attach, ec);
@@ -123,6 +136,7 @@ void DaemonLink::connect(std::function<void(Answer<Ready>)> done) {
                        });
          }
          if (!options_.needsOpen()) {
+           terminalChanged();  // the default session opens with it (on first use, which this is)
            ready.value = Ready{*init, options_.backend.value_or("asyncio")};
            return (*shared)(std::move(ready));
          }
@@ -130,6 +144,7 @@ void DaemonLink::connect(std::function<void(Answer<Ready>)> done) {
          open.session = session_;
          if (options_.backend) protocol::fromString(*options_.backend, open.backend);  // options.cpp checked it
          open.python = options_.python;
+         open.terminal = outputTerminal();
          if (options_.cwd) {
            std::error_code ec;
            const auto absolute = std::filesystem::absolute(*options_.cwd, ec);
@@ -145,6 +160,11 @@ void DaemonLink::connect(std::function<void(Answer<Ready>)> done) {
            (*shared)(std::move(r));
          });
        });
+}
+
+void DaemonLink::terminalChanged() {
+  if (!initialized_ || options_.attach || stopping_) return;  // an attached program has its own terminal
+  if (auto terminal = outputTerminal()) notify(methods::sessionTerminal, protocol::SessionTerminalParams{session_, *terminal});
 }
 
 void DaemonLink::stop(std::function<void()> done) {

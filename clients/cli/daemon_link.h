@@ -59,6 +59,9 @@ class DaemonLink {
   // it after a few seconds). `done` runs once the daemon is gone.
   void stop(std::function<void()> done);
 
+  // SIGWINCH: the session's user code sees the new size (session/terminal).
+  void terminalChanged();
+
   // The daemon ended while nobody asked it to: `why` says how.
   void setOnLost(std::function<void(const std::string& why)> fn) { onLost_ = std::move(fn); }
 
@@ -78,6 +81,7 @@ class DaemonLink {
   bool exited_ = false;
   std::string exitDescription_;
   bool stopping_ = false;
+  bool initialized_ = false;  // notifications may go
   std::function<void()> onStopped_;
   std::function<void(const std::string&)> onLost_;
 };

@@ -23,7 +23,7 @@ import warnings
 
 import _asyncode_c as _c
 from _asyncode import display as _display
-from _asyncode import cells, debugging, errors, interrupts, introspect, sources, streams
+from _asyncode import cells, debugging, errors, interrupts, introspect, sources, streams, terminal
 from _asyncode.backend import IdleBackend
 
 CO_COROUTINE = 0x0080
@@ -71,6 +71,7 @@ class Engine:
         self.backend = IdleBackend(self)
         self._making_loop = False
         self.task_interrupted = False
+        self.terminal = terminal.Terminal()
         self._install()
 
     # ---- set-up -------------------------------------------------------------------
@@ -89,6 +90,7 @@ class Engine:
         builtins.clear_output = _display.clear_output
         builtins.input = _input
         _signal.signal(_signal.SIGINT, self._on_sigint)
+        self.terminal.install()
         original = warnings._showwarnmsg
 
         def showwarnmsg(msg, _original=original):
@@ -101,9 +103,12 @@ class Engine:
                        "IPython.core.display_functions": _display.patch_ipython,
                        "IPython.core.display": _display.patch_ipython,
                        "IPython.display": _display.patch_ipython,
-                       "ctypes": streams.patch_ctypes})
+                       "ctypes": streams.patch_ctypes,
+                       "shutil": self.terminal.patch_shutil})
         if "getpass" in sys.modules:
             _patch_getpass(sys.modules["getpass"])
+        if "shutil" in sys.modules:
+            self.terminal.patch_shutil(sys.modules["shutil"])
         if "" not in sys.path:
             sys.path.insert(0, "")  # like the REPL: modules in the working directory import
 
@@ -113,6 +118,7 @@ class Engine:
         self.backend_name = backend
         self.sync_in_loop = bool(sync_in_loop)
         self.configured = True
+        self.terminal.apply()
         if backend == "trio":
             from _asyncode import backend_trio
             self._set_backend(backend_trio.TrioBackend(self))
@@ -130,6 +136,9 @@ class Engine:
         try:
             from _asyncode import backend_asyncio
             self._set_backend(backend_asyncio.AsyncioBackend(self, self.sync_in_loop))
+            st = self.current
+            if st is not None and st.kind == "sync" and st.in_user:
+                self.backend.before_sync()  # `import asyncio` on a plain line: the rest of it sees the loop
         finally:
             self._making_loop = False
 
@@ -207,6 +216,7 @@ class Engine:
             filename = "<cell %d>" % count if count is not None else "<silent %d>" % seq
         st = ExecState(seq, count, _c.make_owner(tag, count), filename, encoding)
         self.current = st
+        self.terminal.apply()  # COLUMNS and LINES for child processes, whoever handles SIGWINCH
         self.session_ctx.run(_c.OWNER.set, st.owner)
         _c.exec_started(seq, count)
         introspect.forget_refs()  # variables' refs last until the next exec starts

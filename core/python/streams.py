@@ -8,6 +8,7 @@ calls write to the process's fd 1 and 2 directly (which the daemon captures too)
 import io
 
 import _asyncode_c
+from _asyncode import terminal
 
 
 class _BinaryWriter(io.RawIOBase):
@@ -73,7 +74,7 @@ class OutputStream(io.TextIOBase):
         return False
 
     def isatty(self):
-        return False
+        return terminal.is_tty()  # the client shows it on a terminal
 
     def fileno(self):
         return self._fd

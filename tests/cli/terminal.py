@@ -227,6 +227,12 @@ class Terminal:
                                   % (timeout, len(data), self.screen.text()))
                 self._read(0.05)
 
+    def resize(self, cols: int, rows: int) -> None:
+        """Resizes the terminal, as a user dragging its window's edge: the kernel sends SIGWINCH
+        to the program (the screen's emulation keeps its size: what a test reads after this is
+        the transcript)."""
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
     def paste(self, text: str) -> None:
         """Pastes `text` as a terminal in bracketed-paste mode does (lines end with CR)."""
         self.send("\x1b[200~" + text.replace("\n", "\r") + "\x1b[201~")

@@ -395,3 +395,24 @@ def test_the_trio_banner_names_the_session_nursery(repl):
     t.expect(PROMPT)
     t.sendline("nursery.start_soon(later)")
     t.expect("from the nursery\n")
+
+
+def test_the_session_loop_from_a_plain_line(repl):
+    t = repl()
+    t.sendline("import asyncio")
+    t.expect(PROMPT)
+    t.enter("async def hello(who):")
+    t.expect_cursor_line("...     ")
+    t.enter("print('hello from', who)")
+    t.sendline()
+    t.expect(PROMPT)
+    # No await on the line: the session's loop is the running loop; the task runs after it.
+    t.sendline("loop = asyncio.get_running_loop(); task = asyncio.create_task(hello('a task')); "
+               "print(loop.is_running(), asyncio.current_task(), task in asyncio.all_tasks())")
+    t.expect("\nTrue None True\n")
+    t.expect("hello from a task\n")
+    t.sendline("asyncio.run(hello('asyncio.run')); asyncio.get_running_loop() is loop")
+    t.expect("\nhello from asyncio.run\nTrue\n>>> ")
+    t.sendline("loop.run_until_complete(asyncio.sleep(0))")
+    t.expect("RuntimeError: the session's event loop is already running: it runs between lines")
+    t.expect(PROMPT)

@@ -433,3 +433,11 @@ def test_input_in_attached_code_is_end_of_file_for_a_client_without_input(daemon
     attach(daemon, host)
     r = daemon.exec("input('name? ')", session="app")
     assert r["status"] == "error" and r["error"]["type"] == "EOFError", r
+
+
+def test_session_terminal_for_an_attached_default_session_opens_no_worker(daemon, host):
+    attach(daemon, host, session="default")
+    daemon.notify("session/terminal", {"terminal": {"columns": 70, "rows": 20, "isatty": True}})
+    r = daemon.exec("import shutil\nshutil.get_terminal_size().columns != 70")  # the program's own terminal
+    assert r["result"]["text/plain"] == "True", r
+    assert [s["session"] for s in daemon.call("session/list")["sessions"]] == ["default"]

@@ -44,6 +44,7 @@ MESSAGES = [
     req(17, "session/list"),
     req(18, "reset", {"session": "s"}),
     req(20, "session/attach", {"session": "z", "socket": "/nonexistent/asyncode.sock"}),
+    {"jsonrpc": "2.0", "method": "session/terminal", "params": {"session": "s", "terminal": {"columns": 0, "rows": 9}}},
     req(19, "shutdown"),
     {"jsonrpc": "2.0", "method": "exit"},
 ]

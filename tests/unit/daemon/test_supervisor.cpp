@@ -391,3 +391,36 @@ TEST_CASE("The front binds every request a client may send, from the generated t
   CHECK(checked == 13);
   CHECK(h.error(h.request("no/such/method"))["code"] == -32601);
 }
+
+TEST_CASE("The client's terminal goes with a worker's configure, and a change on both links", "[supervisor][terminal]") {
+  Harness h;
+  h.initialize();
+  const Json terminal{{"columns", 120}, {"rows", 40}, {"isatty", true}};
+  h.request("session/open", {{"session", "s"}, {"terminal", terminal}});
+  FakeWorker* w = h.worker(0);
+  REQUIRE(w);
+  const auto configure = w->laneLink->last("worker/configure");
+  REQUIRE(configure.has_value());
+  CHECK((*configure)["params"]["terminal"] == terminal);
+  h.configure(*w);
+  const Json smaller{{"columns", 80}, {"rows", 24}, {"isatty", true}};
+  h.notify("session/terminal", {{"session", "s"}, {"terminal", smaller}});
+  const auto atOnce = w->controlLink->last("worker/terminal");
+  const auto inOrder = w->laneLink->last("worker/terminal");
+  REQUIRE(atOnce.has_value());
+  REQUIRE(inOrder.has_value());
+  CHECK((*atOnce)["params"] == smaller);
+  CHECK((*inOrder)["params"] == smaller);
+  SECTION("opening the open session with another terminal is no other setting: it takes it") {
+    const Json wide{{"columns", 200}, {"rows", 50}, {"isatty", true}};
+    const Json open = h.request("session/open", {{"session", "s"}, {"terminal", wide}});
+    CHECK(h.result(open)["session"] == "s");
+    CHECK((*w->controlLink->last("worker/terminal"))["params"] == wide);
+  }
+  SECTION("a session not open is not opened by it") {
+    const std::size_t before = h.spawned();
+    h.notify("session/terminal", {{"session", "nope"}, {"terminal", smaller}});
+    CHECK(h.spawned() == before);
+    CHECK(h.result(h.request("session/list"))["sessions"].size() == 1);
+  }
+}

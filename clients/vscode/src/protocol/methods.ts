@@ -34,6 +34,9 @@ export const sessionRestart = request<G.SessionRestartParams, G.SessionRestartRe
 export const sessionClose = request<G.SessionCloseParams, G.SessionCloseResult>('session/close', toDaemon);
 export const sessionList = request<G.SessionListParams, G.SessionListResult>('session/list', toDaemon);
 export const sessionAttach = request<R.SessionAttachParams, R.SessionAttachResult>('session/attach', toDaemon, 1);
+// asyncoded's extension: the terminal output is shown on (the extension does not send it: its
+// output is a notebook cell, not a terminal).
+export const sessionTerminal = notification<G.SessionTerminalParams>('session/terminal', toDaemon, 1);
 export const compile = request<G.CompileParams, G.CompileResult>('compile', toDaemon);
 export const needsAwait = request<G.NeedsAwaitParams, G.NeedsAwaitResult>('needsAwait', toDaemon);
 export const exec = request<R.ExecParams, R.ExecResult>('exec', toDaemon);
