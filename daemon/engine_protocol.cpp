@@ -94,6 +94,15 @@ std::optional<protocol::InterruptHow> toProtocol(core::InterruptHow how) {
   return std::nullopt;
 }
 
+protocol::InputKind toProtocol(core::InputKind kind) {
+  switch (kind) {
+    case core::InputKind::Password: return protocol::InputKind::Password;
+    case core::InputKind::Debugger: return protocol::InputKind::Debugger;
+    case core::InputKind::Input: break;
+  }
+  return protocol::InputKind::Input;
+}
+
 core::Mode toCore(protocol::Mode mode) {
   switch (mode) {
     case protocol::Mode::Interactive: return core::Mode::Interactive;
