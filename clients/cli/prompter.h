@@ -45,8 +45,8 @@ struct Question {
   bool prefillIsIndent = false;      // an automatic indent: left out when a paste is arriving,
                                      // and Ctrl-D on a line holding only it is end of input
   bool password = false;             // typed without echo
-  CompleteFn complete;               // what Tab completes with (Python, pdb's commands);
-                                     // none: Tab indents
+  CompleteFn complete;               // what Tab completes with (Python, pdb's commands;
+                                     // Tab on a blank line indents); none: Tab does nothing
   // A paste is one answer, its newlines included (the Python prompt, with a terminal that
   // brackets pastes); else a paste answers this question with its first line and the next
   // questions with the next lines, as typed lines would.
