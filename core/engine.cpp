@@ -242,7 +242,7 @@ void Engine::jobDone(std::uint64_t seq, std::optional<std::string> error) {
 }
 
 // ---- input --------------------------------------------------------------------------
-bool Engine::readInput(const std::string& prompt, bool password, const OwnerPtr& owner, std::string& out) {
+bool Engine::readInput(const std::string& prompt, InputKind kind, const OwnerPtr& owner, std::string& out) {
   if (forked_) {
     PyErr_SetString(PyExc_EOFError, "input() is not available in a forked child process");
     return false;
@@ -258,7 +258,7 @@ bool Engine::readInput(const std::string& prompt, bool password, const OwnerPtr&
     id = ++nextInputId_;
     inputAnswers_.erase(id);
   }
-  outbox_.push(InputRequestEvent{id, owner, prompt, password});
+  outbox_.push(InputRequestEvent{id, owner, prompt, kind});
   while (true) {
     std::optional<std::optional<std::string>> answer;
     {

@@ -74,7 +74,8 @@ class Engine {
 
   // ---- other threads, taking the GIL (waits until start() is done) ----------------
   CompileResult compile(const std::string& code, Mode mode);
-  CompleteResult complete(const std::string& code, std::int64_t cursor);
+  // debugger: code is a line of pdb's prompt, completed in the frame pdb is paused at.
+  CompleteResult complete(const std::string& code, std::int64_t cursor, bool debugger = false);
   InspectResult inspect(const std::string& code, std::int64_t cursor);
   // The user namespace (ref 0) or the children of `ref`, from `start`, at most `count` (all
   // when negative).
@@ -102,7 +103,7 @@ class Engine {
   void jobDone(std::uint64_t seq, std::optional<std::string> error);
   // input(): blocks until the client answers (GIL released meanwhile, signals checked).
   // Returns false with a Python exception set on interrupt or refusal.
-  bool readInput(const std::string& prompt, bool password, const OwnerPtr& owner, std::string& out);
+  bool readInput(const std::string& prompt, InputKind kind, const OwnerPtr& owner, std::string& out);
   bool forked() const { return forked_; }
   // The engine's SIGINT handler is installed: interrupts may signal the main thread.
   void markReady() { ready_ = true; }

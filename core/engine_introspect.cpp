@@ -25,8 +25,8 @@ std::string utf8(PyObject* o) {
   return out;
 }
 
-PyRef callIntrospect(const char* function, PyObject* args) {
-  PyRef module = check(PyImport_ImportModule("_asyncode.introspect"));
+PyRef callIntrospect(const char* function, PyObject* args, const char* moduleName = "_asyncode.introspect") {
+  PyRef module = check(PyImport_ImportModule(moduleName));
   PyRef fn = check(PyObject_GetAttrString(module.get(), function));
   return check(PyObject_CallObject(fn.get(), args));
 }
@@ -52,14 +52,15 @@ CompileResult Engine::compile(const std::string& code, Mode mode) {
   return compileCheck(code, mode);
 }
 
-CompleteResult Engine::complete(const std::string& code, std::int64_t cursor) {
+CompleteResult Engine::complete(const std::string& code, std::int64_t cursor, bool debugger) {
   waitUntil(startMu_, startedCv_, started_);
   GilAcquire gil;
   CompleteResult out;
   try {
     PyRef args = check(Py_BuildValue("(s#L)", code.data(), static_cast<Py_ssize_t>(code.size()),
                                      static_cast<long long>(cursor)));
-    PyRef r = callIntrospect("complete", args.get());
+    // A line of pdb's prompt: its commands, and names in the frame pdb is paused at.
+    PyRef r = callIntrospect("complete", args.get(), debugger ? "_asyncode.debugging" : "_asyncode.introspect");
     PyObject *matches = nullptr;
     long long start = 0, end = 0;
     if (!PyArg_ParseTuple(r.get(), "OLL", &matches, &start, &end)) throw PyError();

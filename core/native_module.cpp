@@ -239,13 +239,17 @@ PyObject* taskError(PyObject* module, PyObject* args) {
 
 PyObject* readInput(PyObject* module, PyObject* args) {
   PyObject* prompt = nullptr;
-  int password = 0;
-  if (!PyArg_ParseTuple(args, "Up", &prompt, &password)) return nullptr;
+  int kind = static_cast<int>(InputKind::Input);
+  if (!PyArg_ParseTuple(args, "Ui", &prompt, &kind)) return nullptr;
+  if (kind < static_cast<int>(InputKind::Input) || kind > static_cast<int>(InputKind::Debugger)) {
+    PyErr_SetString(PyExc_ValueError, "input(): kind is one of INPUT_*");
+    return nullptr;
+  }
   std::string text;
   if (!utf8Of(prompt, text)) return nullptr;
   ModuleState* st = stateOf(module);
   std::string answer;
-  if (!st->engine->readInput(text, password != 0, currentOwner(st), answer)) return nullptr;
+  if (!st->engine->readInput(text, static_cast<InputKind>(kind), currentOwner(st), answer)) return nullptr;
   return PyUnicode_DecodeUTF8(answer.data(), static_cast<Py_ssize_t>(answer.size()), "replace");
 }
 
@@ -275,7 +279,7 @@ PyMethodDef methods[] = {
     {"display", display, METH_VARARGS, "Send a display: display([(mime, data, is_json)], display_id, update, metadata_json)."},
     {"clear_output", clearOutput, METH_O, "Send clearOutput: clear_output(wait)."},
     {"task_error", taskError, METH_VARARGS, "Send taskError: task_error(owner or None, error_info)."},
-    {"input", readInput, METH_VARARGS, "Ask the client for a line: input(prompt, password)."},
+    {"input", readInput, METH_VARARGS, "Ask the client for a line: input(prompt, kind), kind one of INPUT_*."},
     {"take_job", takeJob, METH_NOARGS, "The next job, or None."},
     {"has_jobs", hasJobs, METH_NOARGS, "Whether a job is queued."},
     {"wait_jobs", waitJobs, METH_NOARGS, "Block until a job is queued."},
@@ -334,6 +338,9 @@ constexpr IntConstant kConstants[] = {
     constant("MODE_CELL", Mode::Cell),
     constant("MODE_INTERACTIVE", Mode::Interactive),
     constant("MODE_MODULE", Mode::Module),
+    constant("INPUT_INPUT", InputKind::Input),
+    constant("INPUT_PASSWORD", InputKind::Password),
+    constant("INPUT_DEBUGGER", InputKind::Debugger),
 };
 
 PyRef createNativeModule(Engine* engine) {

@@ -55,7 +55,7 @@ struct InputRequestEvent {
   std::uint64_t inputId = 0;
   OwnerPtr owner;
   std::string prompt;
-  bool password = false;
+  InputKind kind = InputKind::Input;
 };
 struct InputCancelledEvent {  // the input() call stopped waiting (interrupted)
   std::uint64_t inputId = 0;

@@ -111,6 +111,8 @@ struct Job {
 enum class ExecStatus { Ok, Error, Interrupted, Timeout };
 enum class InterruptHow { None, Cancelled, KeyboardInterrupt, TaskInterrupted };
 enum class InterruptReason { Interrupt, Timeout };
+// What asks the client for a line: input() or sys.stdin, getpass(), or pdb at its prompt.
+enum class InputKind { Input, Password, Debugger };
 
 struct ExecOutcome {
   std::uint64_t seq = 0;

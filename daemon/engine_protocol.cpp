@@ -98,6 +98,15 @@ core::TerminalInfo toCore(const protocol::Terminal& terminal) {
   return core::TerminalInfo{static_cast<int>(terminal.columns), static_cast<int>(terminal.rows), terminal.isatty};
 }
 
+protocol::InputKind toProtocol(core::InputKind kind) {
+  switch (kind) {
+    case core::InputKind::Password: return protocol::InputKind::Password;
+    case core::InputKind::Debugger: return protocol::InputKind::Debugger;
+    case core::InputKind::Input: break;
+  }
+  return protocol::InputKind::Input;
+}
+
 core::Mode toCore(protocol::Mode mode) {
   switch (mode) {
     case protocol::Mode::Interactive: return core::Mode::Interactive;

@@ -21,6 +21,7 @@ protocol::VariablesResult toProtocol(const core::VariablesPage& page);
 // (a silent exec).
 protocol::ExecResult toProtocol(const core::ExecOutcome& outcome, std::int64_t execCount);
 std::optional<protocol::InterruptHow> toProtocol(core::InterruptHow how);
+protocol::InputKind toProtocol(core::InputKind kind);
 
 core::Mode toCore(protocol::Mode mode);
 core::TerminalInfo toCore(const protocol::Terminal& terminal);  // the schema bounds both sizes

@@ -24,6 +24,7 @@ void InputRelay::ask(Worker& w, const link::InputParams& p, rpc::Reply<protocol:
   const rpc::Id linkId = shared->id();
   const auto owner = p.seq ? ownerOf_(w, *p.seq) : std::nullopt;
   protocol::InputParams params{w.session, owner ? owner->requestId : rpc::Json(nullptr), p.prompt, p.password};
+  params.kind = p.kind.value_or(p.password ? protocol::InputKind::Password : protocol::InputKind::Input);
   if (owner) params.tag = owner->tag;
   const rpc::Id clientId = client_.call(protocol::methods::input, params,
                                         [this, shared, id = w.id, linkId](rpc::Answer<protocol::InputResult> a) {

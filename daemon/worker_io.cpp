@@ -155,7 +155,7 @@ void WorkerIo::bindHandlers() {
     });
   });
   d.bind(link::methods::complete, [this](const protocol::CompleteParams& p, auto reply) {
-    onService<protocol::CompleteResult>(std::move(reply), [this, p] { return toProtocol(engine_.complete(p.code, p.cursor)); });
+    onService<protocol::CompleteResult>(std::move(reply), [this, p] { return toProtocol(engine_.complete(p.code, p.cursor, p.debugger)); });
   });
   d.bind(link::methods::inspect, [this](const protocol::InspectParams& p, auto reply) {
     onService<protocol::InspectResult>(std::move(reply), [this, p] { return toProtocol(engine_.inspect(p.code, p.cursor)); });
@@ -291,7 +291,8 @@ void WorkerIo::onEvent(core::TaskErrorEvent& e) {
 
 void WorkerIo::onEvent(core::InputRequestEvent& e) {
   const std::uint64_t inputId = e.inputId;
-  const link::InputParams params{seqOf(e.owner), e.prompt, e.password};  // the supervisor adds the session
+  // The supervisor adds the session.
+  const link::InputParams params{seqOf(e.owner), e.prompt, e.kind == core::InputKind::Password, toProtocol(e.kind)};
   inputs_[inputId] = peer_->call(link::methods::input, params, [this, inputId](rpc::Answer<protocol::InputResult> a) {
     inputs_.erase(inputId);
     engine_.answerInput(inputId, a ? std::optional<std::string>(a->value) : std::nullopt);

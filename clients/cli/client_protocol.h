@@ -30,6 +30,7 @@ using protocol::ExecResult;
 using protocol::ExecStatus;
 using protocol::InitializeParams;
 using protocol::InitializeResult;
+using protocol::InputKind;
 using protocol::InputParams;
 using protocol::InputResult;
 using protocol::InterruptParams;

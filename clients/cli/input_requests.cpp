@@ -2,14 +2,9 @@
 
 #include <algorithm>
 
-#include "clients/cli/interrupt.h"
+#include "clients/cli/terminal.h"
 
 namespace asyncode::cli {
-namespace {
-
-constexpr std::string_view kPdbPrompt = "(Pdb) ";
-
-}  // namespace
 
 InputRequests::InputRequests(DaemonLink& link, PrompterFor prompterFor, Hooks hooks)
     : link_(link), prompterFor_(std::move(prompterFor)), hooks_(std::move(hooks)) {
@@ -30,7 +25,9 @@ void InputRequests::askNext() {
     if (hooks_.doneAsking) hooks_.doneAsking();
     return;
   }
-  Prompter* prompter = prompterFor_(next->params.password);
+  const InputKind kind =
+      next->params.kind.value_or(next->params.password ? InputKind::Password : InputKind::Input);
+  Prompter* prompter = prompterFor_(kind == InputKind::Password);
   const rpc::Id id = next->reply.id();
   if (!prompter) return answer(id, std::nullopt);
   if (hooks_.beforeAsking) hooks_.beforeAsking();
@@ -38,9 +35,15 @@ void InputRequests::askNext() {
   asking_ = true;
   Question q;
   q.prompt = next->params.prompt;
-  q.password = next->params.password;
-  // pdb's commands have a history of their own, apart from what input() is answered.
-  q.history = q.prompt == kPdbPrompt ? HistoryKind::pdb : HistoryKind::input;
+  q.password = kind == InputKind::Password;
+  // pdb's commands have a history of their own, apart from what input() is answered, and
+  // Tab completes them (and Python in the frame pdb is paused at).
+  q.history = kind == InputKind::Debugger ? HistoryKind::pdb : HistoryKind::input;
+  if (kind == InputKind::Debugger) {
+    q.complete = [this](const std::string& line, std::size_t point, std::function<void(Completion)> done) {
+      completeDebuggerLine(line, point, std::move(done));
+    };
+  }
   q.rememberAnswer = true;
   prompter->ask(std::move(q), [this, id](std::optional<std::string> line) {
     asking_ = false;
@@ -69,10 +72,29 @@ void InputRequests::interrupt() {
   if (it == queue_.end()) return;
   it->interrupted = true;
   const rpc::Id id = it->reply.id();
-  link_.call(interruptOnce, InterruptRequest{link_.session()}, [this, id](Answer<InterruptOutcome>) {
+  InterruptParams params;
+  params.session = link_.session();
+  link_.call(methods::interrupt, params, [this, id](Answer<InterruptResult>) {
     // The running exec stopped (input() then raised KeyboardInterrupt and the daemon
     // withdrew the request), or nothing ran: either way, a request still here is over.
     answer(id, std::nullopt);
+  });
+}
+
+void InputRequests::completeDebuggerLine(const std::string& line, std::size_t point,
+                                         std::function<void(Completion)> done) {
+  CompleteParams params;
+  params.code = line;
+  params.cursor = static_cast<std::int64_t>(codePoints(std::string_view(line).substr(0, point)));
+  params.session = link_.session();
+  params.debugger = true;
+  link_.call(methods::complete, params, [line, done = std::move(done)](Answer<CompleteResult> r) {
+    Completion c;
+    if (r) {
+      c.start = byteOffset(line, static_cast<std::size_t>(r->cursorStart));
+      c.matches = matchTexts(*r);
+    }
+    done(std::move(c));
   });
 }
 

@@ -42,6 +42,8 @@ class InputRequests {
   void onCancel(const rpc::Id& id);
   void askNext();
   void answer(const rpc::Id& id, std::optional<std::string> line);
+  // Tab at pdb's prompt: its commands, and names in the frame it is paused at.
+  void completeDebuggerLine(const std::string& line, std::size_t point, std::function<void(Completion)> done);
 
   DaemonLink& link_;
   PrompterFor prompterFor_;

@@ -343,11 +343,11 @@ void LineEditor::onReadable() {
 }
 
 void LineEditor::startTab() {
-  if (!question_.completion) return;
+  if (!question_.complete) return;
   const std::string line = text();
   const std::size_t point = std::min(static_cast<std::size_t>(std::max(rl_point, 0)), line.size());
   const std::size_t lineStart = point == 0 ? 0 : line.rfind('\n', point - 1) + 1;  // npos + 1 == 0
-  if (!completer_ || isBlank(std::string_view(line).substr(lineStart, point - lineStart))) return insert(kIndent);
+  if (isBlank(std::string_view(line).substr(lineStart, point - lineStart))) return insert(kIndent);
   // The answer comes through the loop; keys typed meanwhile wait in the terminal.
   completing_ = true;
   in_.stop();
@@ -358,7 +358,7 @@ void LineEditor::startTab() {
     self->completing_ = false;
     self->resume();
   }, completionTimeoutMs_, 0);
-  completer_(line, point, [this, generation](Completion c) { finishTab(generation, c); });
+  question_.complete(line, point, [this, generation](Completion c) { finishTab(generation, c); });
 }
 
 void LineEditor::finishTab(std::uint64_t generation, const Completion& completion) {

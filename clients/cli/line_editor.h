@@ -43,8 +43,6 @@ class LineEditor : public Prompter {
   void show() override;
   [[nodiscard]] std::uint64_t placement() const override { return placement_; }
 
-  // What Tab asks when the question wants completion.
-  void setCompleter(CompleteFn completer) { completer_ = std::move(completer); }
   // Adds an entry (a statement, of one line or several) to a history.
   void addHistory(HistoryKind kind, const std::string& entry) { histories_.add(kind, entry); }
   // The terminal changed size (SIGWINCH).
@@ -84,7 +82,6 @@ class LineEditor : public Prompter {
   Question question_;
   AnswerFn onAnswer_;
   std::optional<std::optional<std::string>> answer_;  // set by onLine, delivered after it
-  CompleteFn completer_;
   std::uint64_t tabGeneration_ = 0;
   std::uint64_t placement_ = 0;
   std::vector<std::string> offered_;  // matches waiting for "Display all N possibilities?"

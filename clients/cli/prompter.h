@@ -28,6 +28,13 @@ class PromptView {
   [[nodiscard]] virtual std::uint64_t placement() const { return 0; }
 };
 
+// Completion of the line being edited: the matches replace line[start, point).
+struct Completion {
+  std::size_t start = 0;  // byte offset in the line
+  std::vector<std::string> matches;
+};
+using CompleteFn = std::function<void(const std::string& line, std::size_t point, std::function<void(Completion)> done)>;
+
 // The history a question's answers go to: Up, Ctrl-R and Ctrl-O look there. Each kind of
 // question has its own, so that pdb's commands never come up at the Python prompt.
 enum class HistoryKind { none, python, input, pdb };
@@ -38,7 +45,8 @@ struct Question {
   bool prefillIsIndent = false;      // an automatic indent: left out when a paste is arriving,
                                      // and Ctrl-D on a line holding only it is end of input
   bool password = false;             // typed without echo
-  bool completion = false;           // Tab completes Python (else it indents)
+  CompleteFn complete;               // what Tab completes with (Python, pdb's commands;
+                                     // Tab on a blank line indents); none: Tab does nothing
   // A paste is one answer, its newlines included (the Python prompt, with a terminal that
   // brackets pastes); else a paste answers this question with its first line and the next
   // questions with the next lines, as typed lines would.
@@ -50,13 +58,6 @@ struct Question {
 
 // The line typed, or nothing at end of input (Ctrl-D on an empty line, end of a pipe).
 using AnswerFn = std::function<void(std::optional<std::string> line)>;
-
-// Completion of the line being edited: the matches replace line[start, point).
-struct Completion {
-  std::size_t start = 0;  // byte offset in the line
-  std::vector<std::string> matches;
-};
-using CompleteFn = std::function<void(const std::string& line, std::size_t point, std::function<void(Completion)> done)>;
 
 class Prompter : public PromptView {
  public:

@@ -57,11 +57,6 @@ Repl::Repl(uv_loop_t* loop, const SessionOptions& session)
               [this](bool password) -> Prompter* { return password ? &reader_ : prompter_; },
               InputRequests::Hooks{[this] { yieldPrompt(); }, [this] { restorePrompt(); }}) {
   client_.console().setPromptView(prompter_);
-  if (editor_) {
-    editor_->setCompleter([this](const std::string& line, std::size_t point, std::function<void(Completion)> done) {
-      complete(line, point, std::move(done));
-    });
-  }
   client_.setOnStatus([this](const StatusParams& s) {
     if (s.state == SessionState::Dead && s.reason == protocol::StatusReason::Detached) {
       client_.error("the program this prompt was attached to has exited");
@@ -130,7 +125,9 @@ void Repl::prompt() {
     q.prefill = *std::exchange(yielded_, std::nullopt);
     q.prefillIsIndent = false;
   }
-  q.completion = true;
+  q.complete = [this](const std::string& line, std::size_t point, std::function<void(Completion)> done) {
+    complete(line, point, std::move(done));
+  };
   q.pasteAsBlock = true;
   q.history = HistoryKind::python;
   q.promptFd = editor_ ? STDOUT_FILENO : STDERR_FILENO;  // as Python, when it cannot edit
@@ -287,10 +284,12 @@ void Repl::interrupt(bool force) {
     client_.console().note("asyncode: the code is still running; Ctrl-C interrupts it again, Ctrl-\\ restarts the "
                            "session (its variables are lost)\n");
   }
-  client_.link().call(interruptOnce, InterruptRequest{client_.link().session(), force},
-                      [this](Answer<InterruptOutcome> r) {
-                        if (r && r->how == InterruptHow::restarted) noticeRestart();
-                      });
+  InterruptParams params;
+  params.session = client_.link().session();
+  params.force = force;
+  client_.link().call(methods::interrupt, params, [this](Answer<InterruptResult> r) {
+    if (r && r->how == protocol::InterruptHow::Restarted) noticeRestart();
+  });
 }
 
 void Repl::noticeRestart() {

@@ -17,7 +17,6 @@
 #include "clients/cli/client.h"
 #include "clients/cli/input_requests.h"
 #include "clients/cli/input_source.h"
-#include "clients/cli/interrupt.h"
 #include "clients/cli/line_editor.h"
 #include "clients/cli/line_reader.h"
 #include "clients/cli/options.h"

@@ -368,13 +368,14 @@ class Engine:
 
 
 def _input(prompt=""):
-    """input(): asks the client (the exec's `input` request)."""
-    return _c.input(str(prompt), False)
+    """input(): asks the client (the exec's `input` request; of kind debugger when pdb asks)."""
+    kind = _c.INPUT_DEBUGGER if debugging.asks_pdb(sys._getframe(1)) else _c.INPUT_INPUT
+    return _c.input(str(prompt), kind)
 
 
 def _patch_getpass(module):
     def getpass(prompt="Password: ", stream=None):
-        return _c.input(str(prompt), True)
+        return _c.input(str(prompt), _c.INPUT_PASSWORD)
     module.getpass = getpass
 
 

@@ -32,13 +32,16 @@ def _jedi():
     return jedi
 
 
-def complete(code, cursor):
-    """([(text, type)], cursorStart, cursorEnd): what the matches replace is code[start:end]."""
+def complete(code, cursor, namespace=None):
+    """([(text, type)], cursorStart, cursorEnd): what the matches replace is code[start:end].
+    Names come from `namespace` (a dict), by default the session's."""
+    if namespace is None:
+        namespace = _namespace()
     cursor, line, column = _offsets(code, cursor)
     jedi = _jedi()
     if jedi is not None:
         try:
-            script = jedi.Interpreter(code, [_namespace()])
+            script = jedi.Interpreter(code, [namespace])
             completions = script.complete(line, column)
             # Each match replaces what was typed of it; all replace one range.
             typed = [len(c.name) - len(c.complete) for c in completions]
@@ -47,16 +50,16 @@ def complete(code, cursor):
             return matches, start, cursor
         except Exception:
             pass
-    return _complete_rlcompleter(code, cursor)
+    return _complete_rlcompleter(code, cursor, namespace)
 
 
-def _complete_rlcompleter(code, cursor):
+def _complete_rlcompleter(code, cursor, namespace):
     import rlcompleter
     start = cursor
     while start > 0 and (code[start - 1].isidentifier() or code[start - 1] in "._" or code[start - 1].isdigit()):
         start -= 1
     text = code[start:cursor]
-    completer = rlcompleter.Completer(_namespace())
+    completer = rlcompleter.Completer(namespace)
     matches = []
     seen = set()
     for i in range(1000):

@@ -116,7 +116,7 @@ class InputStream(io.TextIOBase):
 
     def readline(self, size=-1):
         try:
-            line = _asyncode_c.input("", False) + "\n"
+            line = _asyncode_c.input("", _asyncode_c.INPUT_INPUT) + "\n"
         except EOFError:
             return ""
         return line if size is None or size < 0 else line[:size]

@@ -40,3 +40,52 @@ def test_ctrl_c_at_the_pdb_prompt_keeps_the_session(repl):
     t.sendline("kept")
     t.expect("\n'here'\n>>> ")
     assert "restarted" not in t.text
+
+
+UP = "\x1b[A"
+G = "def g():\n    a_local_of_g = 41\n    breakpoint()\n    return a_local_of_g\n"
+
+
+def test_pdb_commands_have_a_history_of_their_own(repl):
+    t = repl()
+    t.sendline(G)
+    t.expect(PROMPT)
+    t.sendline("g()")
+    t.expect(PDB)
+    t.sendline("p a_local_of_g")
+    t.expect("\n41\n" + PDB)
+    t.send(UP)  # the last pdb command, not the last Python line
+    t.expect_cursor_line(PDB + "p a_local_of_g")
+    t.sendline()
+    t.expect("\n41\n" + PDB)
+    # pdb's `debug` asks at a prompt of its own, "((Pdb)) ": pdb's history all the same.
+    t.sendline("debug a_local_of_g + 1")
+    t.expect("((Pdb)) ")
+    t.send(UP)
+    t.expect_cursor_line("((Pdb)) debug a_local_of_g + 1")
+    t.ctrl("u")
+    t.sendline("c")
+    t.expect(PDB)
+    t.sendline("c")
+    t.expect("\n41\n" + PROMPT)
+    t.send(UP)  # Python's history never got pdb's commands
+    t.expect_cursor_line(PROMPT + "g()")
+
+
+def test_tab_at_the_pdb_prompt_completes_commands_and_names_of_the_paused_frame(repl):
+    t = repl()
+    t.sendline(G)
+    t.expect(PROMPT)
+    t.sendline("g()")
+    t.expect(PDB)
+    t.send("p a_local_o\t")  # a local of g, where pdb is paused
+    t.expect_cursor_line(PDB + "p a_local_of_g")
+    t.sendline()
+    t.expect("\n41\n" + PDB)
+    t.send("whe\t")  # a pdb command
+    t.expect_cursor_line(PDB + "where")
+    t.sendline()
+    t.expect("-> return a_local_of_g")
+    t.expect(PDB)
+    t.sendline("c")
+    t.expect("\n41\n" + PROMPT)

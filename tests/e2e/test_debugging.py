@@ -65,3 +65,101 @@ def test_ctrl_c_at_the_pdb_prompt_keeps_the_session(spawn):
     d.answer_input(ask, "c")
     assert d.wait_result(rid)["status"] == "ok"
     assert d.exec("kept")["result"]["text/plain"] == "'here'"
+
+
+# ---- pdb's prompt: the input request's kind, completion in the paused frame -----------------
+
+def next_input(d, since):
+    """The next `input` request from index since; (the message, the index after it)."""
+    ask = d.wait_request("input", since=since)
+    return ask, d.messages.index(ask) + 1
+
+
+def test_input_requests_say_their_kind_pdb_input_and_getpass(spawn):
+    d = debug_session(spawn)
+    since = d.index()
+    rid = d.request("exec", {"code": "import getpass\nbreakpoint()\nsecret = getpass.getpass()\n"})
+    ask, since = next_input(d, since)
+    assert (ask["params"]["prompt"], ask["params"]["kind"], ask["params"]["password"]) == ("(Pdb) ", "debugger", False)
+    # input() called from a pdb command is user code's input(), not pdb's prompt.
+    d.answer_input(ask, "!name = input('name? ')")
+    ask, since = next_input(d, since)
+    assert (ask["params"]["prompt"], ask["params"]["kind"]) == ("name? ", "input")
+    d.answer_input(ask, "ann")
+    ask, since = next_input(d, since)
+    assert ask["params"]["kind"] == "debugger"
+    d.answer_input(ask, "c")
+    ask, since = next_input(d, since)
+    assert (ask["params"]["kind"], ask["params"]["password"]) == ("password", True)
+    d.answer_input(ask, "pw")
+    assert d.wait_result(rid)["status"] == "ok"
+    assert d.exec("name, secret")["result"]["text/plain"] == "('ann', 'pw')"
+
+
+def test_a_custom_pdb_prompt_is_a_debugger_prompt_too(spawn):
+    d = debug_session(spawn)
+    since = d.index()
+    rid = d.request("exec", {"code": "import pdb, sys\np = pdb.Pdb()\np.prompt = 'dbg> '\np.set_trace(sys._getframe())\nz = 3\n"})
+    ask, since = next_input(d, since)
+    assert (ask["params"]["prompt"], ask["params"]["kind"]) == ("dbg> ", "debugger")
+    d.answer_input(ask, "c")
+    assert d.wait_result(rid)["status"] == "ok"
+
+
+def test_the_nested_pdb_of_debug_asks_at_its_own_prompt_as_a_debugger(spawn):
+    d = debug_session(spawn)
+    since = d.index()
+    rid = d.request("exec", {"code": "v = 1\nbreakpoint()\nw = 2\n"})
+    ask, since = next_input(d, since)
+    d.answer_input(ask, "debug v + 1")
+    ask, since = next_input(d, since)
+    # Not pdb's prompt written as output and a bare line read from sys.stdin.
+    assert (ask["params"]["prompt"], ask["params"]["kind"]) == ("((Pdb)) ", "debugger")
+    d.answer_input(ask, "c")
+    ask, since = next_input(d, since)
+    assert (ask["params"]["prompt"], ask["params"]["kind"]) == ("(Pdb) ", "debugger")
+    d.answer_input(ask, "c")
+    assert d.wait_result(rid)["status"] == "ok"
+    out = "".join(m["params"]["text"] for m in d.messages
+                  if m.get("method") == "output" and m["params"]["requestId"] == rid)
+    assert "((Pdb))" not in out, out
+
+
+def complete(d, code, debugger=True, cursor=None):
+    params = {"code": code, "cursor": len(code) if cursor is None else cursor}
+    if debugger:
+        params["debugger"] = True
+    r = d.call("complete", params)
+    return [m["text"] for m in r["matches"]], r["cursorStart"], r["cursorEnd"]
+
+
+def test_complete_with_debugger_completes_in_the_frame_pdb_is_paused_at(spawn):
+    d = debug_session(spawn)
+    d.exec("def g(a_param_of_g=1):\n    a_local_of_g = 41\n    breakpoint()\n    return a_local_of_g\n"
+           "a_global_name = 0\n")
+    since = d.index()
+    rid = d.request("exec", {"code": "g()"})
+    ask, since = next_input(d, since)
+    assert ask["params"]["kind"] == "debugger"
+    # The paused frame's locals (and the session's globals), after a command taking Python,
+    # after `!`, and as a statement of its own.
+    matches, start, end = complete(d, "p a_local_o")
+    assert matches == ["a_local_of_g"] and (start, end) == (2, 11)
+    assert "a_param_of_g" in complete(d, "pp a_")[0]
+    assert "a_global_name" in complete(d, "p a_")[0]
+    assert complete(d, "!a_local_of_g.bit_len") == (["bit_length"], len("!a_local_of_g."), len("!a_local_of_g.bit_len"))
+    assert "a_local_of_g" in complete(d, "x = a_loc")[0]
+    # pdb's commands, at the start of the line.
+    assert complete(d, "whe")[0] == ["where"]
+    assert {"u", "up", "unt", "until", "undisplay", "unalias"} <= set(complete(d, "u")[0])
+    # Without `debugger`, completion is the session's namespace: the local is not there.
+    assert complete(d, "a_local_o", debugger=False)[0] == []
+    # `up` moves pdb to the cell's frame: g's locals are gone from completion there.
+    d.answer_input(ask, "up")
+    ask, since = next_input(d, since)
+    assert complete(d, "p a_local_o")[0] == []
+    assert "a_global_name" in complete(d, "p a_gl")[0]
+    d.answer_input(ask, "c")
+    assert d.wait_result(rid)["status"] == "ok"
+    # No pdb at its prompt: `debugger` completes in the session's namespace.
+    assert complete(d, "a_global_n")[0] == ["a_global_name"]

@@ -76,6 +76,34 @@ def test_a_task_spinning_while_no_exec_runs_gets_keyboard_interrupt_and_the_sess
         "('here', True, 'KeyboardInterrupt')"
 
 
+def test_a_trio_nursery_task_spinning_while_no_exec_runs_gets_keyboard_interrupt_and_the_session_is_kept(daemon):
+    assert daemon.call("session/open", {"session": "t", "backend": "trio"})["backend"] == "trio"
+    daemon.exec("import trio\nkept = 'here'\n"
+                "async def spin():\n"
+                "    await trio.sleep(0.1)\n"
+                "    print('begin', flush=True)\n"
+                "    while True: pass\n", session="t")
+    rid = daemon.request("exec", {"session": "t", "code": "nursery.start_soon(spin)\nawait trio.sleep(0)"})
+    assert daemon.wait_result(rid)["status"] == "ok"
+    daemon.wait_notification("output", lambda p: p["requestId"] == rid and "begin" in p["text"])
+    assert daemon.call("interrupt", {"session": "t", "graceMs": 5000}) == \
+        {"interrupted": True, "how": "taskInterrupted"}
+    # The task ended with it (reported as its exec's taskError); the session, its namespace,
+    # its Trio run and its nursery are all still there.
+    error = daemon.wait_notification("taskError", lambda p: p["requestId"] == rid)
+    assert error["error"]["type"] == "KeyboardInterrupt", error
+    assert "while True: pass" in error["error"]["formatted"], error
+    assert result_text(daemon.exec("kept, type(nursery).__name__", session="t")) == "('here', 'SessionNursery')"
+    rid = daemon.request("exec", {"session": "t", "code": (
+        "async def hello():\n"
+        "    print('hello again', flush=True)\n"
+        "nursery.start_soon(hello)\n"
+        "await trio.sleep(0.01)\n")})
+    assert daemon.wait_result(rid)["status"] == "ok"
+    daemon.wait_notification("output", lambda p: p["requestId"] == rid and "hello again" in p["text"])
+    assert not daemon.notifications("status", lambda p: p.get("session") == "t" and p["state"] == "dead")
+
+
 def test_force_restarts_at_once_and_status_says_interrupt(daemon):
     daemon.exec("kept = 1")
     since = daemon.index()

@@ -297,6 +297,9 @@ def test_display_log_input():
     bad("LogParams", {"level": "info"}, "'message'")
     ok("InputParams", dict(VALID["InputParams"], password=True))
     bad("InputParams", dict(VALID["InputParams"], password="no"), "$.password")
+    for kind in ("input", "password", "debugger"):
+        ok("InputParams", dict(VALID["InputParams"], kind=kind))
+    bad("InputParams", dict(VALID["InputParams"], kind="pdb"), "$.kind")
     ok("InputResult", {"value": "some text"})
     bad("InputResult", {"value": None}, "$.value")
     bad("InputResult", {}, "'value'")
@@ -313,6 +316,8 @@ def test_client_params_are_open_but_typed():
     ok("NeedsAwaitParams", {"code": "await x", "mode": "module"})
     ok("CompleteParams", {"code": "li", "cursor": 2})
     bad("CompleteParams", {"code": "li"}, "'cursor'")
+    ok("CompleteParams", {"code": "p li", "cursor": 4, "debugger": True})
+    bad("CompleteParams", {"code": "p li", "cursor": 4, "debugger": "yes"}, "$.debugger")
     bad("InspectParams", {"code": "a", "cursor": -1}, "$.cursor")
     ok("InterruptParams", {})
     ok("InterruptParams", {"session": "s", "graceMs": 100})

@@ -67,6 +67,7 @@ M.enum = {
   Backend = { 'asyncio', 'trio' },
   CompileStatus = { 'complete', 'incomplete', 'invalid' },
   ExecStatus = { 'ok', 'error', 'interrupted', 'timeout' },
+  InputKind = { 'input', 'password', 'debugger' },
   InterruptHow = { 'cancelled', 'keyboardInterrupt', 'taskInterrupted', 'restarted' },
   LogLevel = { 'trace', 'debug', 'info', 'warn', 'error', 'critical' },
   LogThreshold = { 'trace', 'debug', 'info', 'warn', 'error', 'critical', 'off' },
