@@ -147,6 +147,7 @@ void AttachedSessions::Program::askInput(const protocol::InputParams& p, rpc::Re
   const Owner* owner = ownerOf(p.requestId);
   protocol::InputParams out{name_, owner ? owner->clientId : rpc::Id(nullptr), p.prompt, p.password};
   if (owner) out.tag = owner->tag;
+  out.kind = p.kind.value_or(p.password ? protocol::InputKind::Password : protocol::InputKind::Input);
   auto shared = std::make_shared<rpc::Reply<protocol::InputResult>>(std::move(reply));
   const rpc::Id programId = shared->id();
   const rpc::Id clientId = client_.call(methods::input, out, [this, shared, programId](rpc::Answer<protocol::InputResult> a) {

@@ -265,7 +265,8 @@ class Link:
             key = "input-%d" % self.next_input
             waiting = self.inputs[key] = [threading.Event(), None]
         self.wire.send({"jsonrpc": "2.0", "id": key, "method": "input",
-                        "params": {"session": self.session, "requestId": rid, "prompt": prompt, "password": False}})
+                        "params": {"session": self.session, "requestId": rid, "prompt": prompt, "password": False,
+                                   "kind": "input"}})
         try:
             # In slices: an interrupt (an asynchronous KeyboardInterrupt) lands between them.
             while not waiting[0].wait(0.02):

@@ -414,7 +414,8 @@ def test_input_in_attached_code_asks_the_client(spawn, host):
     since = d.index()
     rid = d.request("exec", {"code": "name = input('name? ')\nname.upper()", "session": "app", "tag": "q"})
     req = d.wait_request("input", since=since)
-    assert req["params"] == {"session": "app", "requestId": rid, "prompt": "name? ", "password": False, "tag": "q"}
+    assert req["params"] == {"session": "app", "requestId": rid, "prompt": "name? ", "password": False, "kind": "input",
+                             "tag": "q"}
     d.answer_input(req, "ada")
     r = d.wait_result(rid)
     assert r["status"] == "ok" and r["result"]["text/plain"] == "'ADA'", r
