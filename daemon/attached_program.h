@@ -57,10 +57,10 @@ class AttachedSessions::Program {
   template <class P, class R>
   rpc::Id call(const rpc::RequestType<P, R>& method, const std::type_identity_t<P>& params, std::uint64_t deadlineMs,
                std::type_identity_t<std::function<void(rpc::Answer<R>)>> done);
-  // call() with the client's reply.
+  // call() with the client's reply; `adjust` (when set) edits the answer on its way back.
   template <class P, class R>
   void forward(const rpc::RequestType<P, R>& method, const P& params, rpc::Reply<R> reply, std::uint64_t deadlineMs,
-               Fail<R> fail);
+               Fail<R> fail, std::type_identity_t<std::function<void(R&)>> adjust = {});
   void exec(const protocol::ExecParams& p, rpc::Reply<protocol::ExecResult> reply);
   void detach(rpc::Reply<protocol::SessionCloseResult> reply);
   void bindProgram();
@@ -165,11 +165,17 @@ rpc::Id AttachedSessions::Program::call(const rpc::RequestType<P, R>& method, co
 
 template <class P, class R>
 void AttachedSessions::Program::forward(const rpc::RequestType<P, R>& method, const P& params, rpc::Reply<R> reply,
-                                        std::uint64_t deadlineMs, Fail<R> fail) {
+                                        std::uint64_t deadlineMs, Fail<R> fail,
+                                        std::type_identity_t<std::function<void(R&)>> adjust) {
   auto shared = std::make_shared<rpc::Reply<R>>(std::move(reply));
-  call(method, params, deadlineMs, [shared, fail = std::move(fail)](rpc::Answer<R> a) {
+  call(method, params, deadlineMs, [shared, fail = std::move(fail), adjust = std::move(adjust)](rpc::Answer<R> a) {
     if (!shared->pending()) return;
-    if (a) return (*shared)(*a);
+    if (a && !adjust) return (*shared)(*a);
+    if (a) {
+      R r = *a;
+      adjust(r);
+      return (*shared)(r);
+    }
     if (fail) return fail(*shared, a.error);
     shared->error(std::move(a.error));
   });
@@ -193,30 +199,18 @@ void AttachedSessions::Program::handle(const rpc::RequestType<P, R>& method, con
                 "session \"" + name_ + "\" is attached to a running program (pid " + std::to_string(pid_) +
                     "): it cannot be " + (std::is_same_v<P, protocol::SessionOpenParams> ? "opened" : "restarted") +
                     " (session/close detaches)");
-  } else if constexpr (std::is_same_v<P, protocol::CompleteParams> || std::is_same_v<P, protocol::InspectParams>) {
+  } else if constexpr (std::is_same_v<P, protocol::CompleteParams> || std::is_same_v<P, protocol::InspectParams> ||
+                       std::is_same_v<P, protocol::CompileParams>) {
     // Positions in the client's unit, converted here as for any session (the program counts
-    // code points).
+    // code points): complete's and inspect's cursor in, complete's range and compile's
+    // SyntaxErrorInfo out.
     const PositionEncoding unit = clientState_.positionEncoding;
     P p = params;
-    p.cursor = cursorIn(p.code, p.cursor, unit);
-    auto shared = std::make_shared<rpc::Reply<R>>(std::move(reply));
-    call(method, p, kAttachAnswerMs, [shared, unit, code = p.code](rpc::Answer<R> a) {
-      if (!shared->pending()) return;
-      if (!a) return shared->error(std::move(a.error));
-      R r = *a;
-      if constexpr (std::is_same_v<R, protocol::CompleteResult>) positionsOut(r, code, unit);
-      (*shared)(r);
-    });
-  } else if constexpr (std::is_same_v<P, protocol::CompileParams>) {
-    const PositionEncoding unit = clientState_.positionEncoding;
-    auto shared = std::make_shared<rpc::Reply<R>>(std::move(reply));
-    call(method, params, kAttachAnswerMs, [shared, unit, code = params.code](rpc::Answer<R> a) {
-      if (!shared->pending()) return;
-      if (!a) return shared->error(std::move(a.error));
-      R r = *a;
-      positionsOut(r, code, unit);
-      (*shared)(r);
-    });
+    if constexpr (!std::is_same_v<P, protocol::CompileParams>) p.cursor = cursorIn(p.code, p.cursor, unit);
+    std::function<void(R&)> adjust;
+    if constexpr (!std::is_same_v<R, protocol::InspectResult>)
+      adjust = [unit, code = p.code](R& r) { positionsOut(r, code, unit); };
+    forward(method, p, std::move(reply), kAttachAnswerMs, {}, std::move(adjust));
   } else {
     forward(method, params, std::move(reply), kAttachAnswerMs, {});
   }

@@ -543,3 +543,14 @@ class Daemon:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def result_text(r: dict) -> str:
+    """The text/plain of an ExecResult's value (its status must be "ok")."""
+    assert r["status"] == "ok", r
+    return r["result"]["text/plain"]
+
+
+def texec(d: "Daemon", code: str, **kw: Any) -> dict:
+    """exec in the Trio session "t" (the trio_session fixture's)."""
+    return d.exec(code, session="t", **kw)

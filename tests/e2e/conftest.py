@@ -59,3 +59,10 @@ def daemon(spawn):
 def raw_daemon(spawn):
     """A daemon nobody has initialized yet, closed and checked at teardown."""
     return spawn(initialize=False)
+
+
+@pytest.fixture
+def trio_session(daemon):
+    """An initialized daemon with a Trio session named "t" (texec runs code in it)."""
+    assert daemon.call("session/open", {"session": "t", "backend": "trio"})["backend"] == "trio"
+    return daemon

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from client import rss_kib, wait_until
+from client import result_text, rss_kib, texec, wait_until
 
 TICKER = (
     "import asyncio, sys, time\n"
@@ -23,11 +23,6 @@ TICKER = (
     "sys._e2e_ticker = asyncio.create_task(ticker())\n"  # tasks are weakly held by asyncio
     "await asyncio.sleep(0)\n"
 )
-
-
-def result_text(r):
-    assert r["status"] == "ok", r
-    return r["result"]["text/plain"]
 
 
 def wait_begin(d, rid, timeout=15.0):
@@ -217,16 +212,6 @@ def test_sync_in_loop_makes_asyncio_run_fail(daemon):
 
 
 # --------------------------------------------------------------------------- trio
-@pytest.fixture
-def trio_session(daemon):
-    assert daemon.call("session/open", {"session": "t", "backend": "trio"})["backend"] == "trio"
-    return daemon
-
-
-def texec(d, code, **kw):
-    return d.exec(code, session="t", **kw)
-
-
 def test_the_trio_token_is_the_same_in_every_exec(trio_session):
     d = trio_session
     texec(d, "import trio\nawait trio.sleep(0)\ntoken = trio.lowlevel.current_trio_token()")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-
-def result_text(r):
-    assert r["status"] == "ok", r
-    return r["result"]["text/plain"]
+from client import result_text
 
 
 def test_the_value_of_a_cells_last_expression_is_its_result_as_text_plain(daemon):

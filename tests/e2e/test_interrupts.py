@@ -9,14 +9,9 @@ import time
 
 import pytest
 
-from client import pid_alive, proc_state, wait_until
+from client import pid_alive, proc_state, result_text, wait_until
 
 REQUEST_CANCELLED = -32800
-
-
-def result_text(r):
-    assert r["status"] == "ok", r
-    return r["result"]["text/plain"]
 
 
 def wait_begin(d, rid, timeout=15.0):

@@ -8,10 +8,7 @@ import time
 
 import pytest
 
-
-def result_text(r):
-    assert r["status"] == "ok", r
-    return r["result"]["text/plain"]
+from client import result_text
 
 
 # --------------------------------------------------------------------------- rich results

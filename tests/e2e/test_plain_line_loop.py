@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-
-def result_text(r):
-    assert r["status"] == "ok", r
-    return r["result"]["text/plain"]
+from client import result_text, texec
 
 
 def test_get_running_loop_on_a_plain_line_is_the_session_loop(daemon):
@@ -119,16 +116,6 @@ def test_another_thread_on_a_plain_line_sees_no_running_loop(daemon):
 
 
 # --------------------------------------------------------------------------- trio
-@pytest.fixture
-def trio_session(daemon):
-    assert daemon.call("session/open", {"session": "t", "backend": "trio"})["backend"] == "trio"
-    return daemon
-
-
-def texec(d, code, **kw):
-    return d.exec(code, session="t", **kw)
-
-
 def test_a_cancel_scope_of_a_task_is_cancelled_from_a_plain_line(trio_session):
     d = trio_session
     r = texec(d, "import trio\n"

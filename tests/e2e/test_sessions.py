@@ -10,14 +10,9 @@ import time
 
 import pytest
 
-from client import pid_alive, proc_state, wait_until
+from client import pid_alive, proc_state, result_text, wait_until
 
 INVALID_PARAMS = -32602
-
-
-def result_text(r):
-    assert r["status"] == "ok", r
-    return r["result"]["text/plain"]
 
 
 def worker_pid(d, session="default"):

@@ -4,10 +4,7 @@ isatty() of sys.stdout and sys.stderr, and a resize at once, also while code run
 
 from __future__ import annotations
 
-
-def result_text(r):
-    assert r["status"] == "ok", r
-    return r["result"]["text/plain"]
+from client import result_text
 
 
 SIZES = ("import os, shutil, sys\n"
