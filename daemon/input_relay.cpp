@@ -23,9 +23,16 @@ void InputRelay::ask(Worker& w, const link::InputParams& p, rpc::Reply<protocol:
   auto shared = std::make_shared<rpc::Reply<protocol::InputResult>>(std::move(reply));
   const rpc::Id linkId = shared->id();
   const auto owner = p.seq ? ownerOf_(w, *p.seq) : std::nullopt;
-  protocol::InputParams params{w.session, owner ? owner->requestId : rpc::Json(nullptr), p.prompt, p.password};
-  params.kind = p.kind.value_or(p.password ? protocol::InputKind::Password : protocol::InputKind::Input);
-  if (owner) params.tag = owner->tag;
+  // Built in one piece: assigning the optional tag afterwards trips GCC 12's -Wmaybe-uninitialized
+  // under -fsanitize=address (a false positive, but warnings are errors).
+  const protocol::InputParams params{
+      .session = w.session,
+      .requestId = owner ? owner->requestId : rpc::Json(nullptr),
+      .prompt = p.prompt,
+      .password = p.password,
+      .kind = p.kind.value_or(p.password ? protocol::InputKind::Password : protocol::InputKind::Input),
+      .tag = owner ? owner->tag : std::nullopt,
+  };
   const rpc::Id clientId = client_.call(protocol::methods::input, params,
                                         [this, shared, id = w.id, linkId](rpc::Answer<protocol::InputResult> a) {
                                           forget(id, linkId);
