@@ -87,6 +87,7 @@ struct ConfigureRequest {
   bool syncInLoop = false;
   std::optional<std::string> cwd;
   bool input = false;  // the client answers input requests
+  bool stdinStream = false;  // sys.stdin is the byte stream on fd 0 (session/open's stdinStream)
 };
 
 // What the engine's main thread does, in order.

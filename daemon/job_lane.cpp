@@ -57,7 +57,7 @@ void JobLaneImpl::onConfigure(const link::ConfigureParams& p, rpc::Reply<link::C
   core::Job job;
   job.kind = core::Job::Kind::Configure;
   job.seq = nextJob_++;
-  job.configure = core::ConfigureRequest{protocol::toString(p.backend), p.syncInLoop, p.cwd, p.input};
+  job.configure = core::ConfigureRequest{protocol::toString(p.backend), p.syncInLoop, p.cwd, p.input, p.stdinStream};
   configures_.emplace(job.seq, std::move(reply));
   out_->push_back(std::move(job));
 }

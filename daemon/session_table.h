@@ -15,6 +15,7 @@
 
 #include "daemon/client_state.h"
 #include "daemon/exec_queue.h"
+#include "daemon/stdin_feed.h"
 #include "daemon/worker_pool.h"
 #include "protocol/protocol.h"
 #include "protocol/worker_link.h"
@@ -33,6 +34,7 @@ struct Session final : ExecQueue::Host {
   protocol::Backend backend = protocol::Backend::Asyncio;
   bool syncInLoop = false;
   std::optional<std::string> cwd;
+  std::shared_ptr<StdinFeed> stdinFeed;  // session/open's stdinStream: the client's stdin, pulled
   WorkerNeeds needs;  // executable and env: a session with its own never takes the spare
   WorkerId workerId = 0;
   std::int64_t pid = 0;

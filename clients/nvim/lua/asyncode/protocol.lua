@@ -27,6 +27,7 @@ M.method = {
   session_restart = 'session/restart',
   shutdown = 'shutdown',
   status = 'status',
+  stdin_read = 'stdin/read',
   taskError = 'taskError',
   variables = 'variables',
 }
@@ -56,6 +57,7 @@ M.spec = {
   ['session/restart'] = { kind = 'request', direction = 'client->daemon' },
   ['shutdown'] = { kind = 'request', direction = 'client->daemon' },
   ['status'] = { kind = 'notification', direction = 'daemon->client' },
+  ['stdin/read'] = { kind = 'request', direction = 'daemon->client' },
   ['taskError'] = { kind = 'notification', direction = 'daemon->client' },
   ['variables'] = { kind = 'request', direction = 'client->daemon' },
 }
