@@ -34,6 +34,8 @@ std::string ExitStatus::describe() const {
 
 namespace {
 
+constexpr int kStdinPipeBytes = 1 << 20;
+
 // argv and envp for execve, with the strings they point into.
 struct CommandLine {
   std::vector<std::string> strings;
@@ -90,6 +92,9 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
   // Our end never blocks the loop: StdinFeed writes what the pipe takes and polls for more room.
   if (::fcntl(inWrite.get(), F_SETFL, ::fcntl(inWrite.get(), F_GETFL) | O_NONBLOCK) != 0)
     throw std::runtime_error(std::string("cannot start a worker: ") + std::strerror(errno));
+  // A deeper pipe (pages are taken only as bytes arrive) keeps a fast reader busy while the
+  // next stdin/read travels; the system's limit (pipe-max-size) may refuse it: 64 KiB then.
+  (void)::fcntl(inWrite.get(), F_SETPIPE_SZ, kStdinPipeBytes);
   spawn(loop, spec, {inRead.get(), outWrite.get(), errWrite.get(), childChannel.get(), childLane.get(), magicRead.get()});
   stdin_ = std::move(inWrite);
   // The child has its ends; from here on the libuv handles own ours (closing one closes its fd).

@@ -32,8 +32,8 @@ def answer(d, read, piece: bytes, eof: bool, binary: bool = False):
 
 def serve(d, rid, data: bytes, *, chunk: int | None = None, binary: bool = False, since: int = 0):
     """Answers the daemon's stdin/read requests with `data` (eof with its last bytes) until
-    exec `rid` is answered; returns (its result, the reads' params). Checks the flow control:
-    never two reads outstanding, never an answer bigger than maxBytes asked."""
+    exec `rid` is answered (each answer at most the maxBytes asked, or `chunk`); returns (its
+    result, the reads' params)."""
     pos = 0
     reads = []
     while True:
@@ -129,27 +129,30 @@ def test_the_daemon_asks_for_no_more_than_the_pipe_takes_while_nobody_reads(daem
     fifo = str(tmp_path / "gate")
     os.mkfifo(fifo)
     s = open_stream(daemon)
-    code = gated(fifo, "import sys\nprint('reading', flush=True)\nprint(len(sys.stdin.buffer.read()))\n")
+    code = ("import fcntl\nprint('pipe', fcntl.fcntl(0, 1032), flush=True)\n" +  # F_GETPIPE_SZ
+            gated(fifo, "import sys\nprint(len(sys.stdin.buffer.read()))\n"))
     rid = daemon.request("exec", {"session": s, "code": code})
+    pipe = int(daemon.wait_notification("output", lambda p: p["text"].startswith("pipe "))["text"].split()[1])
     daemon.wait_notification("output", lambda p: p["text"] == "begin\n")
-    total = 4 * 1024 * 1024
+    total = 8 * 1024 * 1024
     asked = 0
     since = 0
-    # The script reads nothing yet: the daemon asks for one answer, puts it into the pipe,
-    # asks for the next, and stops there while the pipe is full.
-    for _ in range(2):
+    # The script reads nothing yet: the daemon asks, puts the answer into the pipe, asks again,
+    # until an answer does not fit; then it waits. It handles its client's messages in order, so
+    # a read sent on an answer comes before the answer of a session/list sent right after it.
+    while True:
         m = daemon.wait_message(is_read, since=since)
         since = daemon.messages.index(m) + 1
         asked += m["params"]["maxBytes"]
         answer(daemon, m, b"x" * m["params"]["maxBytes"], False)
-    # The daemon handles its client's messages in order: a third read sent on the second answer
-    # (no back-pressure) would come before session/list's answer.
-    listed = daemon.request("session/list")
-    daemon.wait_result(listed)
-    at_list = next(i for i, m in enumerate(daemon.messages) if isinstance(m, dict) and m.get("id") == listed
-                   and "method" not in m)
-    assert not [m for m in daemon.messages[since:at_list] if is_read(m)]
-    assert asked <= 2 * 65536
+        listed = daemon.request("session/list")
+        daemon.wait_result(listed)
+        at_list = next(i for i, m in enumerate(daemon.messages) if isinstance(m, dict) and m.get("id") == listed
+                       and "method" not in m)
+        if not [m for m in daemon.messages[since:at_list] if is_read(m)]:
+            break  # the pipe is full and one answer waits: no more reads
+        assert asked <= total, "the daemon went on asking while nobody read"
+    assert asked <= pipe + 65536
     open_gate(fifo)
     third = daemon.wait_message(is_read, since=since)  # once the script reads the pipe
     res, _ = serve(daemon, rid, b"y" * (total - asked), since=daemon.messages.index(third))
