@@ -99,8 +99,8 @@ PyObject* takeJob(PyObject* module, PyObject*) {
       PyRef cwd = c.cwd ? PyRef::steal(PyUnicode_DecodeUTF8(c.cwd->data(), static_cast<Py_ssize_t>(c.cwd->size()), "surrogateescape"))
                         : PyRef::borrow(Py_None);
       if (!cwd) return nullptr;
-      return Py_BuildValue("(sKsOO)", "configure", static_cast<unsigned long long>(job->seq), c.backend.c_str(),
-                           c.syncInLoop ? Py_True : Py_False, cwd.get());
+      return Py_BuildValue("(sKsOOO)", "configure", static_cast<unsigned long long>(job->seq), c.backend.c_str(),
+                           c.syncInLoop ? Py_True : Py_False, cwd.get(), c.stdinStream ? Py_True : Py_False);
     }
     case Kind::Preload:
       return Py_BuildValue("(s)", "preload");

@@ -95,6 +95,7 @@ struct ConfigureRequest {
   std::optional<std::string> cwd;
   bool input = false;  // the client answers input requests
   std::optional<TerminalInfo> terminal;
+  bool stdinStream = false;  // sys.stdin is the byte stream on fd 0 (session/open's stdinStream)
 };
 
 // What the engine's main thread does, in order.

@@ -61,7 +61,7 @@ void JobLaneImpl::onConfigure(const link::ConfigureParams& p, rpc::Reply<link::C
   core::Job job;
   job.kind = core::Job::Kind::Configure;
   job.seq = nextJob_++;
-  job.configure = core::ConfigureRequest{protocol::toString(p.backend), p.syncInLoop, p.cwd, p.input, std::nullopt};
+  job.configure = core::ConfigureRequest{protocol::toString(p.backend), p.syncInLoop, p.cwd, p.input, std::nullopt, p.stdinStream};
   if (p.terminal) job.configure.terminal = toCore(*p.terminal);
   configures_.emplace(job.seq, std::move(reply));
   out_->push_back(std::move(job));

@@ -113,7 +113,7 @@ void SessionTable::open(const protocol::SessionOpenParams& p, rpc::Reply<protoco
     if (s->backend != p.backend)
       return reply.error(rpc::ErrorCode::InvalidParams, "session \"" + p.session + "\" is already open with backend " +
                                                             protocol::toString(s->backend));
-    if (p.syncInLoop != s->syncInLoop || (p.cwd && p.cwd != s->cwd) || (p.env && *p.env != s->needs.env) ||
+    if (p.syncInLoop != s->syncInLoop || p.stdinStream != (s->stdinFeed != nullptr) || (p.cwd && p.cwd != s->cwd) || (p.env && *p.env != s->needs.env) ||
         (p.python && !s->needs.ownEnvironment))
       return reply.error(rpc::ErrorCode::InvalidParams,
                          "session \"" + p.session + "\" is already open with other settings: close it first");
@@ -127,6 +127,7 @@ void SessionTable::open(const protocol::SessionOpenParams& p, rpc::Reply<protoco
   s->syncInLoop = p.syncInLoop;
   s->cwd = p.cwd;
   s->terminal = p.terminal;
+  if (p.stdinStream) s->stdinFeed = std::make_shared<StdinFeed>(loop_, client_, s->name);
   if (p.env) s->needs.env = *p.env;
   if (p.python) {
     auto resolved = resolvePython(*p.python, pythonVersion_);
@@ -181,7 +182,13 @@ void SessionTable::startWorker(Session& s, StatusReason why) {
   s.startReason = why;
   s.execs.resetCount();  // a new worker counts its execs from 1
   setState(s, SessionState::Starting, why);
-  const link::ConfigureParams params{s.name, s.backend, s.syncInLoop, s.cwd, state_.inputCapable, s.terminal};
+  // The worker's fd 0: the session's stream, or end of file at once.
+  if (s.stdinFeed) {
+    s.stdinFeed->attach(*w->handle);
+  } else {
+    w->handle->closeStdin();
+  }
+  const link::ConfigureParams params{s.name, s.backend, s.syncInLoop, s.cwd, state_.inputCapable, s.terminal, s.stdinFeed != nullptr};
   w->handle->lane().call(link::methods::workerConfigure, params,
                          [this, name = s.name, from = w->id](rpc::Answer<link::ConfigureResult> a) {
                            onConfigured(name, from, std::move(a));
@@ -248,6 +255,7 @@ void SessionTable::updateBusy(Session& s) {
 
 // The session lets its worker go: the exec it runs is answered WorkerDied, the others -32800.
 void SessionTable::end(Session& s, const std::string& why) {
+  if (s.stdinFeed) s.stdinFeed->detach();
   if (Worker* w = pool_.find(s.workerId)) pool_.retire(*w);
   s.workerId = 0;
   s.execs.endAll(why);
@@ -283,6 +291,7 @@ void SessionTable::workerExited(Worker& w, const ExitStatus& status) {
 // an exec sent right behind the configure may have caused it); a configure that fails answers
 // an error instead (onConfigured).
 void SessionTable::workerDied(Session& s, const ExitStatus& status) {
+  if (s.stdinFeed) s.stdinFeed->detach();
   s.workerId = 0;
   const auto now = Clock::now();
   while (!s.restarts.empty() && now - s.restarts.front() > kCrashLoopWindow) s.restarts.pop_front();

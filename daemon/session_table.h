@@ -15,6 +15,7 @@
 
 #include "daemon/client_state.h"
 #include "daemon/exec_queue.h"
+#include "daemon/stdin_feed.h"
 #include "daemon/worker_pool.h"
 #include "protocol/protocol.h"
 #include "protocol/worker_link.h"
@@ -36,6 +37,7 @@ struct Session final : ExecQueue::Host {
   // The client's terminal (session/open, session/terminal): not a setting open compares;
   // each worker gets it with worker/configure, and changes with worker/terminal.
   std::optional<protocol::Terminal> terminal;
+  std::shared_ptr<StdinFeed> stdinFeed;  // session/open's stdinStream: the client's stdin, pulled
   WorkerNeeds needs;  // executable and env: a session with its own never takes the spare
   WorkerId workerId = 0;
   std::int64_t pid = 0;

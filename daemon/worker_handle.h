@@ -53,6 +53,11 @@ class WorkerHandle {
   // code then blocks on write); the lane's answers, which are small, go on.
   virtual void pauseOutput() = 0;
   virtual void resumeOutput() = 0;
+  // The supervisor's end of the worker's stdin pipe (its fd 0; non-blocking), or -1 when it
+  // has none or it was closed.
+  [[nodiscard]] virtual int stdinFd() const { return -1; }
+  // Closes that end: what reads the worker's fd 0 (the worker, its children) sees end of file.
+  virtual void closeStdin() {}
 };
 
 // Starts a worker; throws std::runtime_error when it cannot.

@@ -34,6 +34,8 @@ std::string ExitStatus::describe() const {
 
 namespace {
 
+constexpr int kStdinPipeBytes = 1 << 20;
+
 // argv and envp for execve, with the strings they point into.
 struct CommandLine {
   std::vector<std::string> strings;
@@ -77,6 +79,7 @@ void inherit(uv_stdio_container_t& c, int fd) {
 
 WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks callbacks)
     : callbacks_(std::move(callbacks)) {
+  auto [inRead, inWrite] = support::makePipe();
   auto [outRead, outWrite] = support::makePipe();
   auto [errRead, errWrite] = support::makePipe();
   auto [channel, childChannel] = support::makeSocketPair();
@@ -86,7 +89,14 @@ WorkerProcess::WorkerProcess(uv_loop_t* loop, const WorkerSpec& spec, Callbacks 
   if (::write(magicWrite.get(), spec.outputMagic.data(), spec.outputMagic.size()) < 0)
     throw std::runtime_error(std::string("cannot start a worker: ") + std::strerror(errno));
   magicWrite.reset();
-  spawn(loop, spec, {outWrite.get(), errWrite.get(), childChannel.get(), childLane.get(), magicRead.get()});
+  // Our end never blocks the loop: StdinFeed writes what the pipe takes and polls for more room.
+  if (::fcntl(inWrite.get(), F_SETFL, ::fcntl(inWrite.get(), F_GETFL) | O_NONBLOCK) != 0)
+    throw std::runtime_error(std::string("cannot start a worker: ") + std::strerror(errno));
+  // A deeper pipe (pages are taken only as bytes arrive) keeps a fast reader busy while the
+  // next stdin/read travels; the system's limit (pipe-max-size) may refuse it: 64 KiB then.
+  (void)::fcntl(inWrite.get(), F_SETPIPE_SZ, kStdinPipeBytes);
+  spawn(loop, spec, {inRead.get(), outWrite.get(), errWrite.get(), childChannel.get(), childLane.get(), magicRead.get()});
+  stdin_ = std::move(inWrite);
   // The child has its ends; from here on the libuv handles own ours (closing one closes its fd).
   out_ = std::make_unique<rpc::FdStream>(loop, outRead.release());
   err_ = std::make_unique<rpc::FdStream>(loop, errRead.release());
@@ -108,7 +118,9 @@ void WorkerProcess::spawn(uv_loop_t* loop, const WorkerSpec& spec, const ChildFd
   CommandLine argv = argvOf(spec);
   CommandLine envp = envOf(spec);
   uv_stdio_container_t stdio[7];
-  stdio[0].flags = UV_IGNORE;  // /dev/null: input() goes through the protocol
+  // A pipe: a session without a stdin stream has its end closed at once (end of file, as
+  // /dev/null); input() then goes through the protocol.
+  inherit(stdio[0], fds.in);
   inherit(stdio[1], fds.out);
   inherit(stdio[2], fds.err);
   inherit(stdio[kWorkerChannelFd], fds.channel);

@@ -1,5 +1,6 @@
 // A worker process seen from the supervisor: spawned as `asyncoded --worker` in a process
-// group of its own, its fds 1 and 2 on pipes that the supervisor reads (output of C code and
+// group of its own, its fd 0 on a pipe the supervisor may feed (a session's stdin stream) or
+// close (end of file), its fds 1 and 2 on pipes that the supervisor reads (output of C code and
 // child processes), the control link and the exec lane on socketpairs at its fds 3 and 5.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include "rpc/fd_stream.h"
 #include "rpc/peer.h"
 #include "rpc/uv_handle.h"
+#include "support/unique_fd.h"
 
 namespace asyncode::daemon {
 
@@ -34,11 +36,13 @@ class WorkerProcess final : public WorkerHandle {
   void drainOutput(std::size_t maxBytes) override;
   void pauseOutput() override;
   void resumeOutput() override;
+  [[nodiscard]] int stdinFd() const override { return stdin_.get(); }
+  void closeStdin() override { stdin_.reset(); }
 
  private:
   // The child's ends of its pipes and links.
   struct ChildFds {
-    int out, err, channel, lane, magic;
+    int in, out, err, channel, lane, magic;
   };
   void spawn(uv_loop_t* loop, const WorkerSpec& spec, const ChildFds& fds);
   static void onProcessExit(uv_process_t* p, int64_t status, int termSignal);
@@ -51,6 +55,7 @@ class WorkerProcess final : public WorkerHandle {
   std::unique_ptr<rpc::Peer> lane_;
   std::unique_ptr<rpc::FdStream> out_;
   std::unique_ptr<rpc::FdStream> err_;
+  support::UniqueFd stdin_;  // the write end of the worker's fd 0 (StdinFeed writes it)
 };
 
 }  // namespace asyncode::daemon

@@ -19,7 +19,7 @@ from benchlib.report import REPO, find_floor, host_info, table
 
 
 # The benchmarks, registered in the order they run and are printed.
-from benchlib import startup, roundtrip, interrupt, output, memory, restart  # noqa: E402,F401
+from benchlib import startup, roundtrip, interrupt, output, memory, restart, stdin  # noqa: E402,F401
 
 
 def parse_args(argv: list[str] | None, description: str) -> argparse.Namespace:

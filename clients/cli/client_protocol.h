@@ -41,6 +41,8 @@ using protocol::SessionOpenParams;
 using protocol::SessionOpenResult;
 using protocol::SessionState;
 using protocol::StatusParams;
+using protocol::StdinReadParams;
+using protocol::StdinReadResult;
 
 // The user code's stdout and stderr, as the console writes them.
 enum class Stream { out, err };

@@ -145,6 +145,7 @@ void DaemonLink::connect(std::function<void(Answer<Ready>)> done) {
          if (options_.backend) protocol::fromString(*options_.backend, open.backend);  // options.cpp checked it
          open.python = options_.python;
          open.terminal = outputTerminal();
+         open.stdinStream = options_.stdinStream;
          if (options_.cwd) {
            std::error_code ec;
            const auto absolute = std::filesystem::absolute(*options_.cwd, ec);

@@ -81,7 +81,10 @@ int main(int argc, char** argv) {
       Repl repl(loop.get(), options.session);
       return repl.run();
     }
-    Script script(loop.get(), std::move(*program), options.session);
+    // A file or -c reads our stdin as Python would, when it is a pipe or a file: as a stream.
+    SessionOptions session = options.session;
+    session.stdinStream = program->source != Program::Source::Stdin && !isTerminal(STDIN_FILENO);
+    Script script(loop.get(), std::move(*program), session);
     return script.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "asyncode: %s\n", e.what());

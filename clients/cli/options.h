@@ -15,9 +15,10 @@ struct SessionOptions {
   std::string daemonPath;               // empty: the asyncoded beside this executable
   std::optional<std::string> logLevel;  // set: the daemon's log goes to our stderr
   std::optional<std::string> attach;    // asyncode attach SOCKET: a running program's socket
+  bool stdinStream = false;             // the program reads our stdin (a pipe or a file) as a stream
 
   // True when the default session will not do and one must be opened with these settings.
-  [[nodiscard]] bool needsOpen() const { return backend || python || cwd; }
+  [[nodiscard]] bool needsOpen() const { return backend || python || cwd || stdinStream; }
 };
 
 struct Options {

@@ -101,7 +101,10 @@ Script::Script(uv_loop_t* loop, Program program, const SessionOptions& session)
       program_(std::move(program)),
       stdin_(loop, STDIN_FILENO),
       inputs_(client_.link(), [this](bool) -> Prompter* { return reader_.get(); }) {
-  if (program_.source != Program::Source::Stdin) {
+  if (session.stdinStream) {
+    stream_ = std::make_unique<StdinStream>(client_.link(), stdin_);
+    loaded_ = true;
+  } else if (program_.source != Program::Source::Stdin) {
     reader_ = std::make_unique<LineReader>(loop, stdin_);
     loaded_ = true;
   }

@@ -15,6 +15,7 @@
 #include "clients/cli/input_source.h"
 #include "clients/cli/line_reader.h"
 #include "clients/cli/options.h"
+#include "clients/cli/stdin_stream.h"
 
 namespace asyncode::cli {
 
@@ -50,6 +51,7 @@ class Script {
   Program program_;
   InputSource stdin_;
   std::unique_ptr<LineReader> reader_;  // input() reads stdin, unless stdin is the program
+  std::unique_ptr<StdinStream> stream_;  // or sys.stdin is ours as a stream (session.stdinStream)
   InputRequests inputs_;
   std::string backend_;  // the session's
   bool connected_ = false;

@@ -112,9 +112,14 @@ class Engine:
         if "" not in sys.path:
             sys.path.insert(0, "")  # like the REPL: modules in the working directory import
 
-    def configure(self, backend, sync_in_loop, cwd):
+    def configure(self, backend, sync_in_loop, cwd, stdin_stream=False):
         if cwd:
             os.chdir(cwd)
+        if stdin_stream:
+            # The session's stdin is a byte stream on fd 0: sys.stdin is the file Python makes
+            # of a pipe, and input() is Python's own, which reads it (prompt on stdout).
+            sys.stdin = sys.__stdin__ = streams.stdin_file()
+            builtins.input = _python_input
         self.backend_name = backend
         self.sync_in_loop = bool(sync_in_loop)
         self.configured = True
@@ -365,6 +370,9 @@ class Engine:
     # ---- interrupts -----------------------------------------------------------------
     def _on_sigint(self, signum, frame):
         return interrupts.on_sigint(self, frame)
+
+
+_python_input = builtins.input
 
 
 def _input(prompt=""):

@@ -94,6 +94,16 @@ class OutputStream(io.TextIOBase):
         return False
 
 
+def stdin_file():
+    """sys.stdin of a session with a stdin stream (session/open's stdinStream): fd 0 is a pipe
+    the daemon feeds, made into a file exactly as CPython makes sys.stdin of a pipe: buffered
+    bytes (`.buffer`), UTF-8 with surrogateescape, lines split at "\n" only ("\r" kept)."""
+    raw = io.FileIO(0, "rb", closefd=False)
+    raw.name = "<stdin>"
+    buffered = io.BufferedReader(raw)
+    return io.TextIOWrapper(buffered, encoding="utf-8", errors="surrogateescape", newline="\n")
+
+
 class InputStream(io.TextIOBase):
     """sys.stdin: each line read is asked of the client, like input()."""
 

@@ -242,3 +242,38 @@ def test_an_asyncio_error_gets_no_trio_hint(run):
     r = run("-c", "import asyncio; await asyncio.sleep('x')")
     assert r.returncode == 1 and "TypeError" in r.stderr
     assert "--backend" not in r.stderr
+
+
+def test_a_script_reads_piped_stdin_as_a_stream(run, tmp_path):
+    f = write(tmp_path / "sum.py", """\
+        import sys
+        print(sum(int(line) for line in sys.stdin))
+    """)
+    r = run("run", f, input="".join("%d\n" % i for i in range(1, 200001)))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "%d\n" % (200000 * 200001 // 2)
+
+
+def test_a_child_process_of_a_script_reads_its_stdin(run):
+    r = run("-c", "import subprocess, sys\nsubprocess.run(['head', '-1'])\nprint('after', repr(sys.stdin.read()))",
+            input="first line\nsecond line\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("first line\nafter ")
+
+
+def test_stdin_bytes_reach_the_script_unchanged(cli, env, tmp_path):
+    data = b"caf\xc3\xa9\r\n\xff\xfe raw\n" + "😀".encode() * 30000
+    (tmp_path / "in.bin").write_bytes(data)
+    code = ("import sys, hashlib\n"
+            "b = sys.stdin.buffer.read()\n"
+            "print(len(b), hashlib.sha256(b).hexdigest())\n")
+    with open(tmp_path / "in.bin", "rb") as stdin:
+        r = subprocess.run([cli, "-c", code], stdin=stdin, capture_output=True, env=env, timeout=60)
+    import hashlib
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode() == "%d %s\n" % (len(data), hashlib.sha256(data).hexdigest())
+    with subprocess.Popen([cli, "-c", "import sys\nprint(ascii(sys.stdin.read()))"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as p:
+        out, err = p.communicate(b"a\r\nb\xffc", timeout=60)
+    assert p.returncode == 0, err
+    assert out.decode() == "'a\\r\\nb\\udcffc'\n"

@@ -28,6 +28,7 @@ M.method = {
   session_terminal = 'session/terminal',
   shutdown = 'shutdown',
   status = 'status',
+  stdin_read = 'stdin/read',
   taskError = 'taskError',
   variables = 'variables',
 }
@@ -58,6 +59,7 @@ M.spec = {
   ['session/terminal'] = { kind = 'notification', direction = 'client->daemon' },
   ['shutdown'] = { kind = 'request', direction = 'client->daemon' },
   ['status'] = { kind = 'notification', direction = 'daemon->client' },
+  ['stdin/read'] = { kind = 'request', direction = 'daemon->client' },
   ['taskError'] = { kind = 'notification', direction = 'daemon->client' },
   ['variables'] = { kind = 'request', direction = 'client->daemon' },
 }

@@ -54,5 +54,7 @@ export const input = request<R.InputParams, G.InputResult>('input', toClient);
 export const execStart = notification<R.ExecStartParams>('execStart', toClient, 1);
 export const clearOutput = notification<R.ClearOutputParams>('clearOutput', toClient, 1);
 export const taskError = notification<R.TaskErrorParams>('taskError', toClient, 1);
+/** asyncoded's stdin streams (session/open's stdinStream); this extension never opens one. */
+export const stdinRead = request<G.StdinReadParams, G.StdinReadResult>('stdin/read', toClient);
 
 export const allDeclarations: readonly Declaration[] = declarations;
