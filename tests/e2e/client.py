@@ -426,6 +426,16 @@ class Daemon:
         self._seen_children.update(kids)
         return kids
 
+    def forget(self, predicate: Callable[[Any], bool]) -> int:
+        """Drop the messages received so far for which predicate is true; returns how many. A
+        test that receives a flood (a child writing without pause) keeps its own memory bounded.
+        Indexes of self.messages taken before (since, position) no longer hold."""
+        with self._cond:
+            kept = [m for m in self.messages if not predicate(m)]
+            dropped = len(self.messages) - len(kept)
+            self.messages[:] = kept
+        return dropped
+
     def take_violations(self, predicate: Callable[[str], bool]) -> list[str]:
         """Remove the schema violations recorded so far for which predicate is true, and return
         them: a test of a known daemon bug takes that bug's violations out, so that close()
