@@ -48,7 +48,7 @@ bool onFrame(Result& r, std::string& message, char kind, std::string_view owner,
     check(!seq || *seq >= 1);
     const std::string text = asyncode::support::toValidUtf8(payload);
     check(asyncode::support::toValidUtf8(text) == text);  // valid UTF-8 already
-    r.outcomes.push_back("output");
+    r.outcomes.push_back("text frame");
     return true;
   }
   if (kind != frames::kMessagePart && kind != frames::kMessageLast) return false;
