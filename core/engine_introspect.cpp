@@ -63,9 +63,11 @@ CompleteResult Engine::complete(const std::string& code, std::int64_t cursor, bo
     PyRef r = callIntrospect("complete", args.get(), debugger ? "_asyncode.debugging" : "_asyncode.introspect");
     PyObject *matches = nullptr;
     long long start = 0, end = 0;
-    if (!PyArg_ParseTuple(r.get(), "OLL", &matches, &start, &end)) throw PyError();
+    int gaveUp = 0;
+    if (!PyArg_ParseTuple(r.get(), "OLLp", &matches, &start, &end, &gaveUp)) throw PyError();
     out.cursorStart = start;
     out.cursorEnd = end;
+    out.timedOut = gaveUp != 0;
     PyRef seq = check(PySequence_Fast(matches, "matches"));
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq.get()); ++i) {
       PyObject* m = PySequence_Fast_GET_ITEM(seq.get(), i);
@@ -90,9 +92,13 @@ InspectResult Engine::inspect(const std::string& code, std::int64_t cursor) {
     PyRef args = check(Py_BuildValue("(s#L)", code.data(), static_cast<Py_ssize_t>(code.size()),
                                      static_cast<long long>(cursor)));
     PyRef r = callIntrospect("inspect", args.get());
-    if (r.get() != Py_None) {
+    PyObject* bundle = nullptr;
+    int gaveUp = 0;
+    if (!PyArg_ParseTuple(r.get(), "Op", &bundle, &gaveUp)) throw PyError();
+    out.timedOut = gaveUp != 0;
+    if (bundle != Py_None) {
       out.found = true;
-      out.data = bundleFromDict(r.get());
+      out.data = bundleFromDict(bundle);
     }
   } catch (const PyError& e) {
     spdlog::warn("inspect failed: {}", e.what());

@@ -135,10 +135,12 @@ struct CompleteResult {
   std::vector<Completion> matches;
   std::int64_t cursorStart = 0;
   std::int64_t cursorEnd = 0;
+  bool timedOut = false;  // the session's code did not let it finish in time: no matches
 };
 struct InspectResult {
   bool found = false;
   MimeBundle data;
+  bool timedOut = false;  // the session's code did not let it finish in time: not found
 };
 struct Variable {
   std::string name;

@@ -47,12 +47,14 @@ protocol::CompileResult toProtocol(const core::CompileResult& result) {
 protocol::CompleteResult toProtocol(const core::CompleteResult& result) {
   protocol::CompleteResult out{{}, result.cursorStart, result.cursorEnd};
   for (const auto& m : result.matches) out.matches.push_back(protocol::CompletionMatch{m.text, m.type});
+  if (result.timedOut) out.timedOut = true;
   return out;
 }
 
 protocol::InspectResult toProtocol(const core::InspectResult& result) {
   protocol::InspectResult out{result.found, std::nullopt};
   if (result.found) out.data = toProtocol(result.data);
+  if (result.timedOut) out.timedOut = true;
   return out;
 }
 

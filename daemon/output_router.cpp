@@ -2,9 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <charconv>
+#include <type_traits>
+#include <variant>
 
-#include "rpc/decode.h"
+#include "daemon/worker_messages.h"
 
 namespace asyncode::daemon {
 
@@ -15,30 +16,6 @@ using rpc::Json;
 namespace {
 
 std::size_t index(Stream s) { return s == Stream::Stdout ? 0 : 1; }
-
-// A MimeBundle as the client's schema has it: text/plain a string, every other value a
-// string except JSON types (application/json, application/*+json).
-bool validBundle(const Json& data) {
-  if (!data.is_object()) return false;
-  const auto plain = data.find("text/plain");
-  if (plain == data.end() || !plain->is_string()) return false;
-  for (const auto& [mime, value] : data.items()) {
-    const bool json = mime == "application/json" ||
-                      (mime.rfind("application/", 0) == 0 && mime.size() > 5 && mime.compare(mime.size() - 5, 5, "+json") == 0);
-    if (!json && !value.is_string()) return false;
-  }
-  return true;
-}
-
-// A frame's owner: empty (nobody's), or an exec's seq in decimal.
-bool parseOwner(std::string_view owner, std::optional<std::int64_t>& seq) {
-  if (owner.empty()) return true;
-  std::int64_t v = 0;
-  const auto [end, ec] = std::from_chars(owner.data(), owner.data() + owner.size(), v);
-  if (ec != std::errc() || end != owner.data() + owner.size() || v < 1) return false;
-  seq = v;
-  return true;
-}
 
 }  // namespace
 
@@ -129,7 +106,7 @@ bool OutputRouter::onFrame(Worker& w, char kind, std::string_view owner, std::st
   Pipes& pipes = pipesOf(w);
   if (kind == kStdoutText || kind == kStderrText) {
     std::optional<std::int64_t> seq;
-    if (!parseOwner(owner, seq)) {
+    if (!parseFrameOwner(owner, seq)) {
       breakLink(w, "an output frame with a bad owner");
       return false;
     }
@@ -168,42 +145,29 @@ bool OutputRouter::onFrame(Worker& w, char kind, std::string_view owner, std::st
 // A JSON notification of the worker link from the frames: the client's parser (nesting bound)
 // and the link schema's structs, or the worker is broken.
 bool OutputRouter::onMessage(Worker& w, std::string_view body) {
-  auto parsed = rpc::parseMessage(body);
-  const auto* message = std::get_if<rpc::Message>(&parsed);
-  const auto* n = message ? std::get_if<rpc::Notification>(message) : nullptr;
-  if (!n) {
-    breakLink(w, "a frame that is not a JSON-RPC notification");
+  auto decoded = decodeFramedMessage(body);
+  if (const auto* why = std::get_if<std::string>(&decoded)) {
+    breakLink(w, *why);
     return false;
   }
-  try {
-    if (n->method == link::methods::workerExecStart.method) {
-      link::ExecStartParams p{};
-      decode(n->params, p, "params");
-      if (hooks_.started && !hooks_.started(w, p)) {
-        pipesOf(w).held = true;
-        return false;
-      }
-    } else if (n->method == link::methods::display.method) {
-      link::DisplayParams p{};
-      decode(n->params, p, "params");
-      if (!validBundle(p.data)) throw rpc::DecodeError("params.data: not a MimeBundle");
-      onDisplay(w, p);
-    } else if (n->method == link::methods::clearOutput.method) {
-      link::ClearOutputParams p{};
-      decode(n->params, p, "params");
-      onClearOutput(w, p);
-    } else if (n->method == link::methods::taskError.method) {
-      link::TaskErrorParams p{};
-      decode(n->params, p, "params");
-      onTaskError(w, p);
-    } else {
-      throw rpc::DecodeError("method: " + n->method.substr(0, 64) + " does not travel in frames");
-    }
-  } catch (const std::exception& e) {
-    breakLink(w, std::string("a frame that breaks the link's schema (") + e.what() + ")");
-    return false;
-  }
-  return true;
+  return std::visit(
+      [&](const auto& p) {
+        using P = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<P, link::ExecStartParams>) {
+          if (hooks_.started && !hooks_.started(w, p)) {
+            pipesOf(w).held = true;
+            return false;
+          }
+        } else if constexpr (std::is_same_v<P, link::DisplayParams>) {
+          onDisplay(w, p);
+        } else if constexpr (std::is_same_v<P, link::ClearOutputParams>) {
+          onClearOutput(w, p);
+        } else {
+          onTaskError(w, p);
+        }
+        return true;
+      },
+      std::get<FramedMessage>(decoded));
 }
 
 void OutputRouter::breakLink(Worker& w, const std::string& why) {
@@ -239,7 +203,7 @@ void OutputRouter::sendOutput(Worker& w, const std::optional<ExecQueue::Owner>& 
 }
 
 void OutputRouter::onDisplay(Worker& w, const link::DisplayParams& p) {
-  if (!live(w) || !validBundle(p.data)) return;
+  if (!live(w) || !validMimeBundle(p.data)) return;
   const auto owner = p.seq ? ownerOf(w, p.seq) : std::nullopt;
   protocol::DisplayParams d{};
   stampOwner(d, w.session, owner);

@@ -93,7 +93,23 @@ class SessionTable {
   // answer back (through `adjust` first, when given).
   template <class P, class R>
   void forward(const rpc::RequestType<P, R>& method, rpc::Peer& (WorkerHandle::*link)(), const std::string& session,
-               const P& params, rpc::Reply<R> reply, std::type_identity_t<std::function<void(R&)>> adjust = {});
+               const P& params, rpc::Reply<R> reply, std::type_identity_t<std::function<void(R&)>> adjust = {}) {
+    forwardTo(pool_.find(sessionFor(session).workerId), method, link, session, params, std::move(reply),
+              std::move(adjust));
+  }
+  // compile and needsAwait: their answer depends on the code alone (the engine's compile check
+  // reads no session state, not even `from __future__` flags), so they go to a worker that runs
+  // no user code, the pool's warm spare, and nothing the session's code does (a C call that
+  // holds the GIL, an introspection stuck in a property) delays them (issue 12). The session's
+  // own worker answers only when the pool has no spare (--spares 0, spares that keep dying).
+  template <class P, class R>
+  void forwardCompile(const rpc::RequestType<P, R>& method, const std::string& session, const P& params,
+                      rpc::Reply<R> reply, std::type_identity_t<std::function<void(R&)>> adjust = {}) {
+    Session& s = sessionFor(session);  // an unknown session is refused, "default" opens, as before
+    Worker* w = pool_.idleWorker();
+    forwardTo(w ? w : pool_.find(s.workerId), method, &WorkerHandle::control, session, params, std::move(reply),
+              std::move(adjust));
+  }
 
   // A worker of the pool: its execStarted notifications reach its session's queue.
   void bind(Worker& w);
@@ -114,6 +130,9 @@ class SessionTable {
 
  private:
   friend struct Session;
+  template <class P, class R>
+  void forwardTo(Worker* w, const rpc::RequestType<P, R>& method, rpc::Peer& (WorkerHandle::*link)(),
+                 const std::string& session, const P& params, rpc::Reply<R> reply, std::function<void(R&)> adjust);
   void startWorker(Session& s, protocol::StatusReason why);
   void onConfigured(const std::string& name, WorkerId from, rpc::Answer<protocol::link::ConfigureResult> answer);
   void failStart(Session& s, const std::string& why);
@@ -141,10 +160,9 @@ class SessionTable {
 };
 
 template <class P, class R>
-void SessionTable::forward(const rpc::RequestType<P, R>& method, rpc::Peer& (WorkerHandle::*link)(),
-                           const std::string& session, const P& params, rpc::Reply<R> reply,
-                           std::type_identity_t<std::function<void(R&)>> adjust) {
-  Worker* w = pool_.find(sessionFor(session).workerId);
+void SessionTable::forwardTo(Worker* w, const rpc::RequestType<P, R>& method, rpc::Peer& (WorkerHandle::*link)(),
+                             const std::string& session, const P& params, rpc::Reply<R> reply,
+                             std::function<void(R&)> adjust) {
   if (!w) return reply.error(rpc::ErrorCode::InternalError, "session \"" + session + "\" has no running worker");
   auto shared = std::make_shared<rpc::Reply<R>>(std::move(reply));
   ((*w->handle).*link)().call(method, params, [shared, session, adjust = std::move(adjust)](rpc::Answer<R> a) {

@@ -173,11 +173,12 @@ class Supervisor::Impl {
     });
     d.bind(methods::sessionList, [this](const protocol::NoParams&, auto reply) { reply(sessions_.list()); });
     d.bind(methods::compile, [this](const auto& p, auto reply) {
-      onWorker(link::methods::compile, p, reply, [unit = state_.positionEncoding, code = p.code](auto& r) {
-        positionsOut(r, code, unit);
-      });
+      sessions_.forwardCompile(link::methods::compile, p.session, p, std::move(reply),
+                               [unit = state_.positionEncoding, code = p.code](auto& r) { positionsOut(r, code, unit); });
     });
-    d.bind(methods::needsAwait, [this](const auto& p, auto reply) { onWorker(link::methods::needsAwait, p, reply); });
+    d.bind(methods::needsAwait, [this](const auto& p, auto reply) {
+      sessions_.forwardCompile(link::methods::needsAwait, p.session, p, std::move(reply));
+    });
     d.bind(methods::complete, [this](protocol::CompleteParams p, auto reply) {
       p.cursor = cursorIn(p.code, p.cursor, state_.positionEncoding);
       onWorker(link::methods::complete, p, reply, [unit = state_.positionEncoding, code = p.code](auto& r) {

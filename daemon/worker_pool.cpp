@@ -90,6 +90,11 @@ void WorkerPool::replenishSpares() {
   }
 }
 
+Worker* WorkerPool::idleWorker() {
+  Worker* w = spareId_ != 0 ? find(spareId_) : nullptr;
+  return w && w->handle->running() && !w->stopping && !w->retired ? w : nullptr;
+}
+
 Worker& WorkerPool::take(const WorkerNeeds& needs) {
   if (!needs.ownEnvironment && spareId_ != 0) {
     Worker* w = find(spareId_);

@@ -81,6 +81,10 @@ class WorkerPool {
   // Starts a spare when there is none (unless spares keep dying, or shutdown began).
   void replenishSpares();
   [[nodiscard]] bool isSpare(WorkerId id) const { return id != 0 && id == spareId_; }
+  // A worker that runs no user code, for requests whose answer depends on their params alone
+  // (compile, needsAwait): the warm spare while one runs (starting or ready). nullptr: none
+  // (--spares 0, spares that keep dying, shutdown).
+  Worker* idleWorker();
 
   // The session is done with it: it is retired and stopped (ask, SIGTERM, SIGKILL).
   void retire(Worker& w);

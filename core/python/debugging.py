@@ -107,10 +107,17 @@ def _commands(debugger):
 
 def complete(code, cursor):
     """complete with `debugger`: `code` is a line at pdb's prompt, completed as pdb reads it,
-    in the frame it is paused at; as the session's completion when no pdb is at its prompt."""
+    in the frame it is paused at; as the session's completion when no pdb is at its prompt.
+    (matches, cursorStart, cursorEnd, gaveUp), as introspect.complete."""
     debugger = _paused_pdb()
     if debugger is None:
         return introspect.complete(code, cursor)
+    gave_up = []
+    matches, start, end = _complete_at_prompt(debugger, code, cursor, gave_up)
+    return matches, start, end, bool(gave_up)
+
+
+def _complete_at_prompt(debugger, code, cursor, gave_up):
     frame = debugger.curframe
     names = dict(frame.f_globals)
     names.update(getattr(debugger, "curframe_locals", None) or frame.f_locals)
@@ -121,7 +128,9 @@ def complete(code, cursor):
 
     def python(offset):
         """The rest of the line from `offset` (an index into code) is Python."""
-        matches, start, end = introspect.complete(code[offset:], cursor - offset, names)
+        matches, start, end, timed_out = introspect.complete(code[offset:], cursor - offset, names)
+        if timed_out:
+            gave_up.append(True)
         return matches, start + offset, end + offset
 
     if before[lead:lead + 1] == "!":

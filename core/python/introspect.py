@@ -2,7 +2,8 @@
 
 These run on the worker's service thread while user code may run on the main thread:
 they only read the namespace, and they bound the user code they cannot avoid calling
-(__repr__ of variables) in time.
+(properties, __getattr__, __dir__, __repr__) in time: complete and inspect each run within
+INTROSPECT_SECONDS and say when they gave up; each __repr__ of variables within REPR_SECONDS.
 """
 import sys
 import threading
@@ -10,6 +11,7 @@ import threading
 _HIDDEN_TYPES = ("module",)
 REPR_LIMIT = 200
 REPR_SECONDS = 1.0
+INTROSPECT_SECONDS = 5.0
 
 
 def _namespace():
@@ -32,16 +34,66 @@ def _jedi():
     return jedi
 
 
+def _within_budget(fn, *args):
+    """(fn(*args), False), run in a helper thread given INTROSPECT_SECONDS; (None, True) when
+    it did not finish in time: the thread is abandoned and told to stop (TimeoutError at its
+    next bytecode). What fn raises is raised here."""
+    box = []
+
+    def work():
+        try:
+            box.append((True, fn(*args)))
+        except BaseException as e:  # noqa: B902 - handed to the caller
+            box.append((False, e))
+
+    t = threading.Thread(target=work, name="asyncode-introspect", daemon=True)
+    t.start()
+    t.join(INTROSPECT_SECONDS)
+    if t.is_alive():
+        _stop_thread(t)
+        return None, True
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value, False
+
+
+_WARM = [False]
+
+
+def _warm_jedi(jedi):
+    """jedi's first completion loads its stubs (a second or more on a busy machine): done once
+    outside the budget, on an empty namespace, so that the budget counts the session's code."""
+    if _WARM[0]:
+        return
+    _WARM[0] = True
+    try:
+        jedi.Interpreter("int", [{}]).complete(1, 3)
+    except Exception:
+        pass
+
+
 def complete(code, cursor, namespace=None):
-    """([(text, type)], cursorStart, cursorEnd): what the matches replace is code[start:end].
+    """([(text, type)], cursorStart, cursorEnd, gaveUp): what the matches replace is
+    code[start:end]; gaveUp: the session's code did not let it finish in time (no matches).
     Names come from `namespace` (a dict), by default the session's."""
     if namespace is None:
         namespace = _namespace()
-    cursor, line, column = _offsets(code, cursor)
+    cursor = max(0, min(cursor, len(code)))
     jedi = _jedi()
     if jedi is not None:
+        _warm_jedi(jedi)
+    result, gave_up = _within_budget(_complete, code, cursor, jedi, namespace)
+    if gave_up:
+        return [], cursor, cursor, True
+    return result + (False,)
+
+
+def _complete(code, cursor, jedi, ns):
+    cursor, line, column = _offsets(code, cursor)
+    if jedi is not None:
         try:
-            script = jedi.Interpreter(code, [namespace])
+            script = jedi.Interpreter(code, [ns])
             completions = script.complete(line, column)
             # Each match replaces what was typed of it; all replace one range.
             typed = [len(c.name) - len(c.complete) for c in completions]
@@ -50,16 +102,16 @@ def complete(code, cursor, namespace=None):
             return matches, start, cursor
         except Exception:
             pass
-    return _complete_rlcompleter(code, cursor, namespace)
+    return _complete_rlcompleter(code, cursor, ns)
 
 
-def _complete_rlcompleter(code, cursor, namespace):
+def _complete_rlcompleter(code, cursor, ns):
     import rlcompleter
     start = cursor
     while start > 0 and (code[start - 1].isidentifier() or code[start - 1] in "._" or code[start - 1].isdigit()):
         start -= 1
     text = code[start:cursor]
-    completer = rlcompleter.Completer(namespace)
+    completer = rlcompleter.Completer(ns)
     matches = []
     seen = set()
     for i in range(1000):
@@ -109,8 +161,7 @@ def _name_at(code, cursor):
     return None
 
 
-def _resolve(name):
-    ns = _namespace()
+def _resolve(name, ns):
     import builtins
     parts = name.split(".")
     if parts[0] in ns:
@@ -125,12 +176,17 @@ def _resolve(name):
 
 
 def inspect(code, cursor):
-    """{mime: text} describing the object at the cursor, or None."""
+    """({mime: text} describing the object at the cursor, or None; gaveUp): gaveUp when the
+    session's code (a property, __getattr__, __repr__) did not let it finish in time."""
+    return _within_budget(_inspect_now, code, cursor, _namespace())
+
+
+def _inspect_now(code, cursor, ns):
     name = _name_at(code, cursor)
     if not name:
         return None
     try:
-        obj = _resolve(name)
+        obj = _resolve(name, ns)
     except Exception:
         return None
     import inspect as _inspect

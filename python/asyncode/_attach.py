@@ -166,14 +166,21 @@ class Link:
         self.wire.reply(rid, {"needsAwait": r.needs_await, "status": r.status})
 
     def _on_complete(self, rid, params):
-        matches, start, end = _with_namespace(self.server.namespace, introspect.complete,
-                                              params["code"], int(params["cursor"]))
+        matches, start, end, gave_up = _with_namespace(self.server.namespace, introspect.complete,
+                                                       params["code"], int(params["cursor"]))
         items = [{"text": t, "type": k} if k else {"text": t} for t, k in matches]
-        self.wire.reply(rid, {"matches": items, "cursorStart": start, "cursorEnd": end})
+        result = {"matches": items, "cursorStart": start, "cursorEnd": end}
+        if gave_up:
+            result["timedOut"] = True
+        self.wire.reply(rid, result)
 
     def _on_inspect(self, rid, params):
-        data = _with_namespace(self.server.namespace, introspect.inspect, params["code"], int(params["cursor"]))
-        self.wire.reply(rid, {"found": True, "data": data} if data else {"found": False})
+        data, gave_up = _with_namespace(self.server.namespace, introspect.inspect, params["code"],
+                                        int(params["cursor"]))
+        result = {"found": True, "data": data} if data else {"found": False}
+        if gave_up:
+            result["timedOut"] = True
+        self.wire.reply(rid, result)
 
     def _on_variables(self, rid, params):
         count = params.get("count")

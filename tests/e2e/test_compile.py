@@ -3,6 +3,7 @@ while the session runs code."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -117,3 +118,40 @@ def test_compile_answers_within_1_s_while_the_session_spins(daemon):
     assert ir["interrupted"] is True, ir
     res = daemon.wait_result(rid)
     assert res["status"] == "interrupted", res
+
+
+# A C call that holds the GIL and does not return until the test says so: libc's read() through
+# ctypes.PyDLL (which, unlike CDLL, keeps the GIL), on a FIFO the test writes to. A catastrophic
+# regex or any C loop holds the GIL the same way.
+GIL_HELD_UNTIL_FIFO = (
+    "import ctypes, os\n"
+    "fd = os.open(%r, os.O_RDWR)\n"
+    "libc = ctypes.PyDLL(None)\n"
+    "buf = ctypes.create_string_buffer(1)\n"
+    "print('begin', flush=True)\n"
+    "libc.read(fd, buf, 1)\n"
+    "buf.raw\n"
+)
+
+
+def test_compile_and_needs_await_answer_while_the_session_holds_the_gil_in_c(daemon, tmp_path):
+    fifo = str(tmp_path / "gate")
+    os.mkfifo(fifo)
+    rid = daemon.request("exec", {"code": GIL_HELD_UNTIL_FIFO % fifo})
+    daemon.wait_notification("output", lambda p: p["requestId"] == rid and "begin" in p["text"])
+    cid = daemon.request("compile", {"code": "await x"})
+    nid = daemon.request("needsAwait", {"code": "if x:", "mode": "interactive"})
+    try:  # a bound on the wait, not an assertion: the order below decides
+        daemon.wait_response(nid, timeout=10)
+    except TimeoutError:
+        pass
+    # Let the exec end: an answer that waited for the GIL now comes after the exec's.
+    with open(fifo, "wb") as f:
+        f.write(b"x")
+    assert daemon.wait_result(rid)["result"]["text/plain"] == "b'x'"
+    assert daemon.wait_result(cid) == {"status": "complete", "needsAwait": True}
+    assert daemon.wait_result(nid)["status"] == "incomplete"
+    exec_answer = daemon.position(lambda m: m.get("id") == rid and "method" not in m)
+    for other in (cid, nid):
+        at = daemon.position(lambda m: m.get("id") == other and "method" not in m)
+        assert at < exec_answer, "compile/needsAwait waited for the exec that held the GIL"

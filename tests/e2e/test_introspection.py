@@ -4,9 +4,11 @@ variables, reset, and input() through the client."""
 from __future__ import annotations
 
 import base64
+import os
 import time
 
 import pytest
+from client import open_gate
 
 from client import result_text
 
@@ -260,6 +262,48 @@ def test_inspect_shows_a_builtin_and_a_module_attribute(ns_daemon):
 def test_inspect_of_an_unknown_name_is_not_found(ns_daemon):
     r = ns_daemon.call("inspect", {"code": "no_such_name_here", "cursor": 5})
     assert r == {"found": False}, r
+
+
+# --------------------------------------------------------------------------- time bounds
+# A property that does not return until the test opens its gate (a FIFO): complete and inspect
+# must run it (jedi evaluates `slow.data.`, inspect resolves `slow.data`) and must give up.
+STUCK_PROPERTY = (
+    "class Slow:\n"
+    "    @property\n"
+    "    def data(self):\n"
+    "        with open(%r) as gate:\n"
+    "            gate.read()\n"
+    "        return [1, 2]\n"
+    "slow = Slow()\n"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method, code", [("complete", "slow.data."), ("inspect", "slow.data")])
+def test_introspection_gives_up_on_a_property_that_does_not_return(daemon, tmp_path, method, code):
+    fifo = str(tmp_path / "gate")
+    os.mkfifo(fifo)
+    assert daemon.exec(STUCK_PROPERTY % fifo)["status"] == "ok"
+    rid = daemon.request(method, {"code": code, "cursor": len(code)})
+    # While it is stuck, compile still answers (it never waits for the session's code).
+    cid = daemon.request("compile", {"code": "await x"})
+    assert daemon.wait_result(cid, timeout=10) == {"status": "complete", "needsAwait": True}
+    try:  # a bound on the wait, not an assertion: what it says decides
+        answer = daemon.wait_result(rid, timeout=20)
+    except TimeoutError:
+        answer = None
+    open_gate(fifo)  # the property returns only now
+    if answer is None:
+        answer = daemon.wait_result(rid)
+    assert answer.get("timedOut") is True, answer
+    if method == "complete":
+        assert answer["matches"] == [], answer
+    else:
+        assert answer["found"] is False, answer
+    assert daemon.position(lambda m: m.get("id") == cid) < daemon.position(lambda m: m.get("id") == rid)
+    # The session goes on, and so does introspection.
+    assert daemon.exec("1 + 1")["result"]["text/plain"] == "2"
+    assert daemon.call("inspect", {"code": "len", "cursor": 3})["found"] is True
 
 
 # --------------------------------------------------------------------------- variables

@@ -28,7 +28,8 @@ def test_a_forged_header_that_stops_half_way_cannot_hold_the_link(daemon):
     # A header that declares a long body, and nothing more: the worker's real answers would
     # be read as that body. The link drops a frame that stops half-way and the worker restarts.
     daemon.exec("import os\nos.write(3, b'Content-Length: 100000\\r\\n\\r\\n{')", session="h")
-    rid = daemon.request("compile", {"session": "h", "code": "if x:"})
+    # variables: answered on the session's own control link (compile goes to the warm spare).
+    rid = daemon.request("variables", {"session": "h"})
     answer = daemon.wait_response(rid, timeout=20)  # answered (result or error), never left hanging
     assert "result" in answer or "error" in answer
     daemon.wait_notification("log", lambda p: "half-way" in p["message"], timeout=20)

@@ -95,6 +95,65 @@ def main():
     for name, data in seeds.items():
         write("framing", name, b"\x03\x01\x07\x40" + data)
         write("framing", name + "-whole", b"\x00" + data)
+    # worker frames (issue 12): what a worker's fd 1 pipe may hold, forged by user code included
+    for name, data in worker_frame_seeds().items():
+        write("worker_frames", name, b"\x03\x01\x07\x40" + data)
+        write("worker_frames", name + "-whole", b"\x00" + data)
+
+
+MAGIC = b"\0fuzzMAG"  # fuzz_worker_frames.cpp's kMagic
+
+
+def wframe(kind, owner=b"", payload=b""):
+    """One frame: magic, kind, owner length (2, LE), payload length (4, LE), owner, payload."""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return (MAGIC + kind + len(owner).to_bytes(2, "little") + len(payload).to_bytes(4, "little")
+            + owner + payload)
+
+
+def wmessage(message):
+    """A link notification in frames of at most 4096 bytes: 'j' parts, then a last 'J'."""
+    body = message if isinstance(message, bytes) else json.dumps(message).encode()
+    room = 4096 - 15
+    parts = [body[i:i + room] for i in range(0, len(body), room)] or [b""]
+    return b"".join(wframe(b"J" if i == len(parts) - 1 else b"j", b"", p) for i, p in enumerate(parts))
+
+
+def note(method, params):
+    return {"jsonrpc": "2.0", "method": method, "params": params}
+
+
+def worker_frame_seeds():
+    display = note("display", {"seq": 3, "data": {"text/plain": "x", "application/json": {"a": [1]}}})
+    return {
+        "output": b"plain C output\n" + wframe(b"o", b"7", "hello\n") + wframe(b"e", b"", "warn\n") + b"tail",
+        "messages": (wmessage(note("worker/execStart", {"seq": 7, "execCount": 2})) + wmessage(display)
+                     + wmessage(note("clearOutput", {"seq": 7, "wait": True}))
+                     + wmessage(note("taskError", {"seq": 7, "error": {"type": "E", "message": "m",
+                                                                         "traceback": [], "formatted": "E: m"}}))),
+        "long-message": wmessage(note("display", {"data": {"text/plain": "y" * 10000}})),
+        # deep nesting, in a display's data and as the whole message
+        "deep-arrays": wmessage(b'{"jsonrpc":"2.0","method":"display","params":{"data":' + b"[" * 5000
+                                + b"]" * 5000 + b"}}"),
+        "deep-objects": wmessage(b'{"a":' * 3000 + b"1" + b"}" * 3000),
+        # forged owners: requestId objects, data: 42, a seq that is not a number
+        "forged-request-id": wmessage(note("display", {"requestId": {"forged": [1, {"x": None}]},
+                                                       "data": {"text/plain": "f"}})),
+        "data-42": wmessage(note("display", {"seq": 1, "data": 42})),
+        "bad-owner": wframe(b"o", b"-1", "x") + wframe(b"o", b"1e3", "y") + wframe(b"o", b"{}", "z"),
+        "unknown-method": wmessage(note("exec", {"code": "1"})) + wframe(b"o", b"", "after"),
+        "unknown-kind": wframe(b"q", b"", "?") + wframe(b"o", b"", "after"),
+        # invalid UTF-8: in output text, in a message's JSON, cut inside a character
+        "invalid-utf8-output": wframe(b"o", b"", b"\xff\xfe ok \xc3") + wframe(b"o", b"", b"\xa9 \xed\xa0\x80"),
+        "invalid-utf8-json": wmessage(b'{"jsonrpc":"2.0","method":"display","params":{"data":{"text/plain":"\xff"}}}'),
+        "not-json": wmessage(b"{not json") + wframe(b"o", b"", "after"),
+        # frames that are not: an over-long header, a cut header, a magic inside text
+        "oversize-header": MAGIC + b"o" + (0).to_bytes(2, "little") + (99999).to_bytes(4, "little") + b"text",
+        "cut-header": b"abc" + MAGIC[:5],
+        "cut-frame": wframe(b"o", b"1", "whole") + wframe(b"o", b"1", "partial")[:-3],
+        "message-without-end": wframe(b"j", b"", '{"jsonrpc":') + wframe(b"o", b"", "between"),
+    }
 
 
 if __name__ == "__main__":

@@ -354,6 +354,45 @@ TEST_CASE("The warm spare is taken by the first session and replaced", "[supervi
   }
 }
 
+TEST_CASE("compile and needsAwait go to the warm spare, which runs no user code", "[supervisor][workers]") {
+  SECTION("with a spare") {
+    Harness h(/*spares=*/1);
+    h.initialize();
+    startExec(h, "while True: pass");  // the session takes the first spare and runs
+    FakeWorker* session = h.worker(0);
+    FakeWorker* spare = h.worker(1);
+    REQUIRE(session);
+    REQUIRE(spare);
+    const Json c = h.request("compile", {{"code", "await x"}});
+    const Json n = h.request("needsAwait", {{"code", "if x:"}});
+    CHECK_FALSE(session->controlLink->last("compile").has_value());
+    CHECK_FALSE(session->controlLink->last("needsAwait").has_value());
+    const auto compile = spare->controlLink->last("compile");
+    const auto needsAwait = spare->controlLink->last("needsAwait");
+    REQUIRE(compile.has_value());
+    REQUIRE(needsAwait.has_value());
+    spare->controlLink->answer(*compile, {{"status", "complete"}, {"needsAwait", true}});
+    spare->controlLink->answer(*needsAwait, {{"status", "incomplete"}, {"needsAwait", false}});
+    CHECK(h.result(c) == Json{{"status", "complete"}, {"needsAwait", true}});
+    CHECK(h.result(n)["status"] == "incomplete");
+    // Introspection of the session's objects stays with the session.
+    h.request("complete", {{"code", "x."}, {"cursor", 2}});
+    CHECK(session->controlLink->last("complete").has_value());
+    CHECK_FALSE(spare->controlLink->last("complete").has_value());
+    // An unknown session is still refused.
+    CHECK(h.error(h.request("compile", {{"code", "1"}, {"session", "nope"}}))["code"] == -32602);
+  }
+  SECTION("without a spare (--spares 0) the session's worker answers") {
+    Harness h;
+    h.initialize();
+    startExec(h);
+    FakeWorker* session = h.worker(0);
+    REQUIRE(session);
+    h.request("compile", {{"code", "1"}});
+    CHECK(session->controlLink->last("compile").has_value());
+  }
+}
+
 TEST_CASE("A session whose worker cannot start answers what waits for it", "[supervisor][workers]") {
   Harness h;
   h.initialize();
