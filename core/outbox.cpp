@@ -14,12 +14,28 @@ void Outbox::wake(bool needed) {
   if (needed && notify_) notify_();
 }
 
+void Outbox::releaseStartLocked() {
+  if (pendingStart_) events_.emplace_back(std::in_place_type<ExecStartEvent>, ExecStartEvent{std::move(pendingStart_), 0});
+  pendingStart_.reset();
+}
+
+void Outbox::startExec(OwnerPtr owner) {
+  std::lock_guard lock(mu_);
+  pendingStart_ = std::move(owner);
+}
+
+void Outbox::endExec() {
+  std::lock_guard lock(mu_);
+  pendingStart_.reset();
+}
+
 void Outbox::write(Stream stream, const OwnerPtr& owner, std::string_view text) {
   if (text.empty()) return;
   bool needed = false;
   {
     std::lock_guard lock(mu_);
     needed = !std::exchange(readerAwake_, true);
+    releaseStartLocked();
     ++appended_;
     while (!text.empty()) {
       auto* last = events_.empty() ? nullptr : std::get_if<OutputEvent>(&events_.back());
@@ -48,6 +64,7 @@ void Outbox::push(OutEvent event) {
   {
     std::lock_guard lock(mu_);
     needed = !std::exchange(readerAwake_, true);
+    releaseStartLocked();
     // What travels in the output frames counts for flush(), as output does; an exec's start
     // does not (an exec that writes nothing answers without waiting for the reader: the
     // supervisor says execStart before the answer when the frame has not come by then).

@@ -81,6 +81,13 @@ class Outbox {
   void write(Stream stream, const OwnerPtr& owner, std::string_view text);
   void push(OutEvent event);
 
+  // An exec's start: held back until something else is appended (it then goes first, so it
+  // keeps its place before what the exec writes), and dropped by endExec() when the exec
+  // wrote nothing (the supervisor says execStart before the answer). A trivial exec thus
+  // wakes no reader.
+  void startExec(OwnerPtr owner);
+  void endExec();
+
   // Waits until output bytes held are below capacity, or until `timeout`. True when there
   // is room. Call without the GIL.
   bool waitForRoom(std::chrono::milliseconds timeout);
@@ -98,6 +105,7 @@ class Outbox {
 
  private:
   void wake(bool needed);
+  void releaseStartLocked();
 
   mutable std::mutex mu_;
   std::condition_variable room_;
@@ -107,6 +115,7 @@ class Outbox {
   bool readerAwake_ = false;
   std::deque<OutEvent> events_;
   std::size_t outputBytes_ = 0;
+  OwnerPtr pendingStart_;  // startExec()'s owner, until something follows it or endExec()
   std::function<void()> notify_;
 };
 

@@ -261,3 +261,35 @@ TEST_CASE("A write split in several chunks is delivered only with its last chunk
   box.markDelivered(2);
   CHECK(box.waitDelivered(2, std::chrono::milliseconds(1)));
 }
+
+TEST_CASE("An exec's start wakes no reader until the exec appends something, and then goes first", "[outbox]") {
+  Outbox box;
+  int notified = 0;
+  box.setNotify([&] { ++notified; });
+  const OwnerPtr a = owner("1");
+  box.startExec(a);
+  CHECK(notified == 0);
+  CHECK(box.empty());
+  box.write(Stream::Stdout, a, "x");
+  CHECK(notified == 1);
+  const auto events = takeAll(box);
+  REQUIRE(events.size() == 2);
+  REQUIRE(std::holds_alternative<ExecStartEvent>(events[0]));
+  CHECK(std::get<ExecStartEvent>(events[0]).owner == a);
+  CHECK(output(events[1]).text == "x");
+  box.endExec();  // already sent: nothing more
+  CHECK(box.empty());
+}
+
+TEST_CASE("An exec that appends nothing leaves no start in the outbox", "[outbox]") {
+  Outbox box;
+  int notified = 0;
+  box.setNotify([&] { ++notified; });
+  box.startExec(owner("1"));
+  box.endExec();
+  box.push(InputCancelledEvent{3});  // what comes later finds no start of the ended exec
+  const auto events = takeAll(box);
+  REQUIRE(events.size() == 1);
+  CHECK(std::holds_alternative<InputCancelledEvent>(events[0]));
+  CHECK(notified == 1);
+}
