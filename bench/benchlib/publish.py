@@ -22,8 +22,13 @@ def readme_block(metrics: list[Metric], info: dict, notes: list[str], quick: boo
              f"Written by `bench.py --readme` from a{' --quick' if quick else ' full'} run, {day}, on "
              f"{info.get('cpu', '?')} ({info['cpus']} CPUs), Python {info['python']}; load average {load} at "
              f"the start, {load_end} at the end.", ""]
+    loads = [info["loadavg_start"][0], *info.get("loadavg_end", ())[:1]]
+    if max(loads) > (info["cpus"] or 1) * 0.75:
+        lines += ["**The machine was busy with other work during this run** (see the load averages): absolute "
+                  "times are slower than on an idle machine, often several times; the ratios, whose sides "
+                  "were measured interleaved, less so.", ""]
     if svg_name:
-        lines += [f"![The figures side by side, log scale: asyncoded, its floor or baseline, ipykernel, "
+        lines += [f"![The figures side by side (times on a log scale): asyncoded, its floor or baseline, ipykernel, "
                   f"python -m asyncio]({svg_name})", ""]
     lines += ["    " + ln for ln in table(metrics).splitlines()]
     if notes:
@@ -37,7 +42,8 @@ def readme_block(metrics: list[Metric], info: dict, notes: list[str], quick: boo
 
 def write_readme(path: Path, block: str) -> None:
     text = path.read_text()
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    # The markers on lines of their own (a text may name them, as bench/README.md does).
+    pattern = re.compile("^" + re.escape(BEGIN) + "$.*?^" + re.escape(END) + "$", re.S | re.M)
     if not pattern.search(text):
         raise SystemExit(f"bench: {path} has no {BEGIN} .. {END} markers to write the table between")
     path.write_text(pattern.sub(lambda _: block, text, count=1))
@@ -48,12 +54,14 @@ COLORS = {"asyncoded": "#1f77b4", "baseline": "#7f7f7f", "ipykernel": "#ff7f0e",
 
 
 def write_svg(path: Path, metrics: list[Metric]) -> None:
-    """One panel per metric, a bar per subject (median, with a line to the p90), log scale: the
-    figures differ by orders of magnitude, between subjects and between metrics."""
+    """One panel per metric, a bar per subject (median, with a line to the p90), times on a log
+    scale (they differ by orders of magnitude, between subjects and between metrics), memory on a
+    linear one."""
     import matplotlib
     matplotlib.use("svg")
     matplotlib.rcParams["svg.hashsalt"] = "asyncode-bench"  # the same run draws the same file
     import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401 - matplotlib.ticker.NullFormatter below
     from benchlib.numbers import percentile
 
     shown = [m for m in metrics if m.samples.get(m.subject)]
@@ -76,7 +84,9 @@ def write_svg(path: Path, metrics: list[Metric]) -> None:
             labels.append(dict(OTHER_COLUMNS).get(key, key) + f" ({reason})")
         ax.set_yticks(list(range(len(labels))), labels, fontsize=7)
         ax.invert_yaxis()
-        ax.set_xscale("log")
+        if m.unit != "MiB":  # times differ by orders of magnitude; memory is read linearly
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.tick_params(axis="x", labelsize=7)
         met = m.target.met(m) if m.target else None
         mark = "" if met is None else ("  [met]" if met else "  [NOT met]")
@@ -84,6 +94,9 @@ def write_svg(path: Path, metrics: list[Metric]) -> None:
     for ax in list(axes.flat)[len(shown):]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, format="svg", metadata={"Date": None})
+    if path.suffix == ".png":  # a picture to look at; the README shows the SVG
+        fig.savefig(path, format="png", dpi=70)
+    else:
+        fig.savefig(path, format="svg", metadata={"Date": None})
     plt.close(fig)
     print(f"wrote {path}")
