@@ -8,6 +8,9 @@
 #include <thread>
 #include <vector>
 
+#include <poll.h>
+#include <sys/timerfd.h>
+
 #include "core/outbox.h"
 
 using namespace asyncode::core;
@@ -292,4 +295,36 @@ TEST_CASE("An exec that appends nothing leaves no start in the outbox", "[outbox
   REQUIRE(events.size() == 1);
   CHECK(std::holds_alternative<InputCancelledEvent>(events[0]));
   CHECK(notified == 1);
+}
+
+TEST_CASE("A start held for kStartHeld is released by the timer even when the exec writes nothing", "[outbox]") {
+  Outbox box;
+  int notified = 0;
+  box.setNotify([&] { ++notified; });
+  REQUIRE(box.startTimerFd() >= 0);
+  const OwnerPtr a = owner("1");
+  box.startExec(a);
+  pollfd p{box.startTimerFd(), POLLIN, 0};
+  REQUIRE(::poll(&p, 1, 10000) == 1);  // the timer fires (an event, not a sleep)
+  box.releaseHeldStart();
+  CHECK(notified == 1);
+  auto events = takeAll(box);
+  REQUIRE(events.size() == 1);
+  REQUIRE(std::holds_alternative<ExecStartEvent>(events[0]));
+  CHECK(std::get<ExecStartEvent>(events[0]).owner == a);
+  box.endExec();
+  box.releaseHeldStart();  // nothing held any more
+  CHECK(takeAll(box).empty());
+}
+
+TEST_CASE("An exec that ends before kStartHeld disarms the timer", "[outbox]") {
+  Outbox box;
+  box.startExec(owner("1"));
+  box.endExec();
+  pollfd p{box.startTimerFd(), POLLIN, 0};
+  CHECK(::poll(&p, 1, 0) == 0);
+  itimerspec t{};
+  REQUIRE(::timerfd_gettime(box.startTimerFd(), &t) == 0);
+  CHECK(t.it_value.tv_sec == 0);
+  CHECK(t.it_value.tv_nsec == 0);
 }
