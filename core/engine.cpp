@@ -205,8 +205,9 @@ bool Engine::removeQueued(std::uint64_t seq) {
 
 void Engine::execStarted(std::uint64_t seq, std::optional<int> count) {
   if (forked_) return;
-  // In the output's order: the supervisor says execStart before anything the exec writes.
-  outbox_.push(ExecStartEvent{std::make_shared<const Owner>(Owner{std::to_string(seq), count}), 0});
+  // In the output's order: the supervisor says execStart before anything the exec writes
+  // (held back until it writes something: an exec that writes nothing wakes no reader).
+  outbox_.startExec(std::make_shared<const Owner>(Owner{std::to_string(seq), count}));
   bool announce = false;
   {
     std::lock_guard lock(mu_);
@@ -227,6 +228,7 @@ void Engine::execDone(ExecOutcome outcome) {
     }
     lastFinished_ = std::max(lastFinished_, outcome.seq);
   }
+  outbox_.endExec();  // nothing written: the answer says it started
   // The exec's output and displays reach the pipes before its answer leaves.
   const std::uint64_t written = outbox_.appended();
   GilRelease nogil;

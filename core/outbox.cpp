@@ -1,5 +1,9 @@
 #include "core/outbox.h"
 
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <type_traits>
 #include <utility>
 
@@ -14,12 +18,62 @@ void Outbox::wake(bool needed) {
   if (needed && notify_) notify_();
 }
 
+void Outbox::releaseStartLocked() {
+  if (pendingStart_) events_.emplace_back(std::in_place_type<ExecStartEvent>, ExecStartEvent{std::move(pendingStart_), 0});
+  pendingStart_.reset();
+}
+
+Outbox::Outbox() : startTimer_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {}
+
+// One timerfd_settime: no other thread runs for it (0 disarms).
+void Outbox::armStartTimer(std::chrono::microseconds after) {
+  if (!startTimer_) return;
+  itimerspec t{};
+  t.it_value.tv_sec = static_cast<time_t>(after.count() / 1000000);
+  t.it_value.tv_nsec = static_cast<long>(after.count() % 1000000) * 1000;
+  ::timerfd_settime(startTimer_.get(), 0, &t, nullptr);
+}
+
+void Outbox::startExec(OwnerPtr owner) {
+  {
+    std::lock_guard lock(mu_);
+    pendingStart_ = std::move(owner);
+  }
+  armStartTimer(kStartHeld);
+}
+
+void Outbox::endExec() {
+  bool held = false;
+  {
+    std::lock_guard lock(mu_);
+    held = static_cast<bool>(pendingStart_);
+    pendingStart_.reset();
+  }
+  if (held) armStartTimer(std::chrono::microseconds(0));
+}
+
+void Outbox::releaseHeldStart() {
+  if (startTimer_) {
+    std::uint64_t expirations = 0;
+    [[maybe_unused]] const ssize_t n = ::read(startTimer_.get(), &expirations, sizeof expirations);
+  }
+  bool needed = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!pendingStart_) return;
+    needed = !std::exchange(readerAwake_, true);
+    releaseStartLocked();
+  }
+  wake(needed);
+}
+
 void Outbox::write(Stream stream, const OwnerPtr& owner, std::string_view text) {
   if (text.empty()) return;
   bool needed = false;
   {
     std::lock_guard lock(mu_);
     needed = !std::exchange(readerAwake_, true);
+    releaseStartLocked();
     ++appended_;
     while (!text.empty()) {
       auto* last = events_.empty() ? nullptr : std::get_if<OutputEvent>(&events_.back());
@@ -48,6 +102,7 @@ void Outbox::push(OutEvent event) {
   {
     std::lock_guard lock(mu_);
     needed = !std::exchange(readerAwake_, true);
+    releaseStartLocked();
     // What travels in the output frames counts for flush(), as output does; an exec's start
     // does not (an exec that writes nothing answers without waiting for the reader: the
     // supervisor says execStart before the answer when the frame has not come by then).

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/types.h"
+#include "support/unique_fd.h"
 #include "support/utf8.h"
 
 namespace asyncode::core {
@@ -81,6 +82,18 @@ class Outbox {
   void write(Stream stream, const OwnerPtr& owner, std::string_view text);
   void push(OutEvent event);
 
+  // An exec's start: held back until something else is appended (it then goes first, so it
+  // keeps its place before what the exec writes), until kStartHeld has passed (startTimerFd()
+  // turns readable: the reader calls releaseHeldStart()), or dropped by endExec() when the
+  // exec ended first having written nothing (the supervisor says execStart before the
+  // answer). A trivial exec thus wakes no reader, and a long silent one is still said to run.
+  static constexpr std::chrono::microseconds kStartHeld{2000};
+  Outbox();
+  void startExec(OwnerPtr owner);
+  void endExec();
+  [[nodiscard]] int startTimerFd() const { return startTimer_.get(); }
+  void releaseHeldStart();
+
   // Waits until output bytes held are below capacity, or until `timeout`. True when there
   // is room. Call without the GIL.
   bool waitForRoom(std::chrono::milliseconds timeout);
@@ -98,6 +111,7 @@ class Outbox {
 
  private:
   void wake(bool needed);
+  void releaseStartLocked();
 
   mutable std::mutex mu_;
   std::condition_variable room_;
@@ -107,6 +121,9 @@ class Outbox {
   bool readerAwake_ = false;
   std::deque<OutEvent> events_;
   std::size_t outputBytes_ = 0;
+  OwnerPtr pendingStart_;  // startExec()'s owner, until something follows it or endExec()
+  support::UniqueFd startTimer_;  // a timerfd: kStartHeld after startExec()
+  void armStartTimer(std::chrono::microseconds after);
   std::function<void()> notify_;
 };
 

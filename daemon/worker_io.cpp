@@ -81,6 +81,15 @@ void WorkerIo::setup() {
     pump();
     maybeFinish();
   });
+  if (const int fd = engine_.outbox().startTimerFd(); fd >= 0) {  // a long exec's held start
+    startTimerPoll_ = rpc::UvHandle<uv_poll_t>(uv_poll_init, &loop_, fd);
+    startTimerPoll_->data = this;
+    uv_poll_start(startTimerPoll_.get(), UV_READABLE, [](uv_poll_t* p, int, int) {
+      auto* self = static_cast<WorkerIo*>(p->data);
+      self->engine_.outbox().releaseHeldStart();
+      self->pump();
+    });
+  }
   for (int i = 0; i < 2; ++i) {
     if (pipeFds_[i] < 0) continue;
     pipePolls_[i] = rpc::UvHandle<uv_poll_t>(uv_poll_init, &loop_, pipeFds_[i]);
@@ -101,6 +110,7 @@ void WorkerIo::teardown() {
   peer_.reset();
   outboxAsync_.reset();
   postAsync_.reset();
+  startTimerPoll_.reset();
   for (auto& p : pipePolls_) p.reset();
   rpc::closeLoop(&loop_);
 }

@@ -86,6 +86,7 @@ class WorkerIo {
   std::deque<PendingFrame> frames_;
   std::unique_ptr<rpc::Peer> peer_;
   rpc::UvHandle<uv_async_t> outboxAsync_;
+  rpc::UvHandle<uv_poll_t> startTimerPoll_;  // the outbox's timerfd: a held execStart is due
   rpc::UvHandle<uv_async_t> postAsync_;
   std::mutex postMu_;
   std::vector<std::function<void()>> posted_;

@@ -18,6 +18,9 @@ TEST_PACKAGES+=(neovim patchelf)
 # The VS Code extension's UI tests (clients/vscode): chromium; libkrb5-dev and ripgrep for
 # code-server's npm install. node and npm come with the machine.
 TEST_PACKAGES+=(chromium libkrb5-dev ripgrep)
+# What bench/run needs on top of RUN_PACKAGES: the two it compares with (ipykernel, driven by
+# jupyter_client) and matplotlib for its chart (bench.py --svg).
+BENCH_PACKAGES=(python3-ipykernel python3-jupyter-client python3-matplotlib)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

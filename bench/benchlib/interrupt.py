@@ -4,11 +4,13 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
+import os
+import signal
 import time
 
 from benchlib.context import Context, benchmark
 from benchlib.numbers import Metric, Target
-from benchlib.others import IPyKernel, SignalFloor
+from benchlib.others import AsyncioRepl, IPyKernel, SignalFloor
 from benchlib.peer import BenchError, Peer, now_ns
 from benchlib.roundtrip import started
 
@@ -89,6 +91,22 @@ def kernel_interrupt(k: IPyKernel, code: str, timeout: float) -> float | None:
     return (t1 - t0) / 1e3
 
 
+def repl_interrupt(r: AsyncioRepl, code: str) -> float:
+    """`python3 -m asyncio`: the line typed (a blank line after it ends a compound statement), its echo
+    read, 10 ms more, then SIGINT to the process (as ipykernel gets it: the REPL on the pty has no
+    controlling terminal to type Ctrl-C into), timed until `KeyboardInterrupt` and the next prompt."""
+    line = code.encode() + (b"\n\n" if code.startswith("while") else b"\n")
+    r.buf.clear()
+    r.write(line)
+    r.read_until(lambda b: b.count(b"\n") >= line.count(b"\n"))
+    time.sleep(0.01)
+    r.buf.clear()
+    t0 = now_ns()
+    os.kill(r.pid, signal.SIGINT)
+    t1 = r.read_until(lambda b: b.endswith(AsyncioRepl.PROMPT) and b"KeyboardInterrupt" in b, timeout=10)
+    return (t1 - t0) / 1e3
+
+
 @benchmark("interrupt", "interrupt → the exec's answer: time.sleep, a busy loop, an await; floor: a signal round trip")
 def bench_interrupt(ctx: Context) -> list[Metric]:
     """An exec is sent; once the daemon has said the session is busy (10 ms more, so the code is
@@ -110,6 +128,13 @@ def bench_interrupt(ctx: Context) -> list[Metric]:
         kernel_kinds = [kind for kind, _, _ in INTERRUPT_KINDS] if k is not None else []
         for kind in kernel_kinds:
             samples[kind]["ipykernel"] = []
+        repl = stack.enter_context(AsyncioRepl(ctx)) if ctx.repls_available() else None
+        if repl is not None:
+            repl.wait_prompt()
+            repl.run(b"import asyncio, time\n")
+            for kind, _, code in INTERRUPT_KINDS:
+                samples[kind]["asyncio_repl"] = []
+                repl_interrupt(repl, code)  # warm-up
         warmup_restarts = daemon.warm_up(ctx)
         for kind, _, code in INTERRUPT_KINDS:
             sf.once()
@@ -121,20 +146,24 @@ def bench_interrupt(ctx: Context) -> list[Metric]:
                 k.restart()
         for r in range(n):
             for kind, _, code in INTERRUPT_KINDS:
-                order = ["asyncoded", "floor", "ipykernel"]
-                for who in order[r % 3:] + order[: r % 3]:
+                order = ["asyncoded", "floor", "ipykernel", "asyncio_repl"]
+                for who in order[r % 4:] + order[: r % 4]:
                     if who == "asyncoded":
                         samples[kind]["asyncoded"].append(daemon(kind, code))
                     elif who == "floor":
                         time.sleep(0.01)  # as the others wait before interrupting: what ran before settles
                         samples[kind]["floor"].append(sf.once())
+                    elif who == "asyncio_repl":
+                        if repl is not None:
+                            samples[kind]["asyncio_repl"].append(repl_interrupt(repl, code))
                     elif kind in kernel_kinds:
                         got = kernel_interrupt(k, code, kernel_timeout)
                         if got is None:
                             raise BenchError(f"ipykernel did not answer an interrupted {code!r} within {kernel_timeout} s")
                         samples[kind]["ipykernel"].append(got)
     return [Metric(f"interrupt_{kind}", f"interrupt {label}", "µs", samples[kind],
-                   target=Target("max", 1000.0, "≤ 1 ms"), missing=missing[kind],
+                   target=Target("max", 1000.0, "≤ 1 ms, ≤ REPL", also=Target("vs", 1.0, "", other="asyncio_repl")),
+                   missing=missing[kind],
                    extra={"n": n, "how": dict(daemon.hows[kind]), "code": code, "ipykernel_timeout_s": kernel_timeout,
                           "warmup_restarts": warmup_restarts})
             for kind, label, code in INTERRUPT_KINDS]

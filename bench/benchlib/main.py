@@ -15,6 +15,7 @@ from pathlib import Path
 from benchlib.context import BENCHMARKS, Context
 from benchlib.numbers import Metric
 from benchlib.peer import BenchError, Subject, on_sigterm
+from benchlib.publish import readme_block, write_readme, write_svg
 from benchlib.report import REPO, find_floor, host_info, table
 
 
@@ -37,6 +38,11 @@ def parse_args(argv: list[str] | None, description: str) -> argparse.Namespace:
                     help="the plain Python of the baselines and of `python -m asyncio` (default: /usr/bin/python3)")
     ap.add_argument("--no-compare", action="store_true",
                     help="measure asyncoded and its floors only, not ipykernel nor python -m asyncio")
+    ap.add_argument("--readme", type=Path, metavar="FILE", nargs="?", action="append",
+                    help="write the table between the <!-- bench:begin --> and <!-- bench:end --> markers of FILE "
+                         "(repeatable); without FILE: of README.md and bench/README.md")
+    ap.add_argument("--svg", type=Path, metavar="FILE", nargs="?", const=REPO / "bench" / "results.svg",
+                    help="draw the figures side by side into FILE (default bench/results.svg; needs matplotlib)")
     args = ap.parse_args(argv)
     if args.only:
         unknown = set(args.only) - {b.name for b in BENCHMARKS}
@@ -156,6 +162,14 @@ def main(argv: list[str] | None = None, description: str = "") -> int:
     metrics, errors, timings = ran
     info["loadavg_end"] = os.getloadavg()
     report(ctx, info, metrics, errors, timings)
+    if args.svg:
+        write_svg(args.svg, metrics)
+    readmes = [f for f in (args.readme or []) if f is not None]
+    if args.readme and None in args.readme:
+        readmes += [REPO / "README.md", REPO / "bench" / "README.md"]
+    for readme in readmes:
+        svg = os.path.relpath(args.svg.resolve(), readme.resolve().parent) if args.svg else None
+        write_readme(readme, readme_block(metrics, info, ctx.notes, args.quick, svg))
     if args.json:
         write_json(args.json, ctx, floor, args.quick, info, metrics, errors, timings, time.monotonic() - started_at)
     return 1 if errors else 0

@@ -28,16 +28,38 @@ def summary(values: list[float]) -> dict:
 
 @dataclasses.dataclass
 class Target:
-    kind: str  # "max": the subject's median at most `value` (in the metric's unit); "ratio": median ratio at most `value`
+    # "max": the subject's median at most `value` (in the metric's unit); "ratio": median ratio at
+    # most `value`; "vs": the subject's median at most `value` times the median of `other` (a
+    # column of the same row, e.g. "asyncio_repl"), not judged when `other` was not measured;
+    # "worst_ratio", "worst_vs": the same with the subject's largest sample instead of its median
+    # (a row whose samples are one per daemon start: every start must meet it).
+    kind: str
     value: float
     text: str  # as printed
+    other: str | None = None
+    also: "Target | None" = None  # a second condition, both must hold (its text is in `text`)
 
     def met(self, metric: "Metric") -> bool | None:
+        mine = self._met(metric)
+        if self.also is None:
+            return mine
+        theirs = self.also.met(metric)
+        if mine is None or theirs is None:
+            return mine if theirs is None else theirs
+        return mine and theirs
+
+    def _met(self, metric: "Metric") -> bool | None:
+        m = metric.median(metric.subject)
+        if self.kind.startswith("worst_"):
+            v = metric.samples.get(metric.subject)
+            m = max(v) if v else None
         if self.kind == "max":
-            m = metric.median(metric.subject)
             return None if m is None else m <= self.value
-        r = metric.ratio()
-        return None if r is None else r <= self.value
+        if self.kind in ("vs", "worst_vs"):
+            o = metric.median(self.other)
+            return None if m is None or o is None else m <= self.value * o
+        b = metric.median(metric.baseline)
+        return None if m is None or not b else m / b <= self.value
 
 
 @dataclasses.dataclass

@@ -5,6 +5,7 @@ machinery) and every frame of the engine itself are left out, in the exception a
 the exceptions it is chained to.
 """
 import os
+from _weakref import ref as _weakref  # built in: no import of weakref.py
 
 _ENGINE_PREFIXES = ("<asyncode:",)  # the daemon's embedded modules
 _SNIPPETS = {}  # id(code object) -> (weak reference to it, first line, the snippet's lines)
@@ -89,14 +90,15 @@ def remember_snippet(codes, first_line, lines):
     comprehension in them) show `lines` (the exec's code, which starts on first_line), whatever
     linecache holds for their file: a snippet of a real file that differs from the file on disk
     (unsaved edits) shows its own lines, and the file's own code keeps the file's."""
-    import types
-    import weakref
     stack = list(codes)
     while stack:
         code = stack.pop()
         key = id(code)
-        _SNIPPETS[key] = (weakref.ref(code, lambda _, key=key: _SNIPPETS.pop(key, None)), first_line, lines)
-        stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+        _SNIPPETS[key] = (_weakref(code, lambda _, key=key: _SNIPPETS.pop(key, None)), first_line, lines)
+        code_type = type(code)
+        for c in code.co_consts:
+            if type(c) is code_type:
+                stack.append(c)
 
 
 def _snippet_line(code, lineno):

@@ -25,13 +25,17 @@ def remember(filename, lines, first_line=1):
             cache.pop(filename, None)
             _OURS.discard(filename)
         return
+    mine = [line + "\n" for line in lines]
     old = cache.get(filename) if filename in _OURS else None
-    text = old[2] if old is not None and old[1] is None else []
-    start = first_line - 1
-    if len(text) < start:
-        text = text + ["\n"] * (start - len(text))
-    text = text[:start] + [line + "\n" for line in lines] + text[start + len(lines):]
-    cache[filename] = (sum(len(t) for t in text), None, text, filename)
+    if old is None and first_line == 1:  # a new cell: the common case, kept cheap (every exec)
+        text = mine
+    else:
+        text = old[2] if old is not None and old[1] is None else []
+        start = first_line - 1
+        if len(text) < start:
+            text = text + ["\n"] * (start - len(text))
+        text = text[:start] + mine + text[start + len(lines):]
+    cache[filename] = (sum(map(len, text)), None, text, filename)
     _OURS.add(filename)
 
 

@@ -49,6 +49,18 @@ def test_exec_start_comes_before_the_output_and_after_the_previous_answer(daemon
     assert [p["execCount"] for p in starts if p["requestId"] in ids] == list(range(1, 13))
 
 
+def test_a_long_exec_that_writes_nothing_is_said_to_start_while_it_runs(daemon):
+    """The worker holds an exec's start back until the exec writes (a trivial exec then costs no
+    wake-up), but not for long: a silent exec that runs on is said to have started while it runs,
+    not only just before its answer."""
+    daemon.exec("import time")
+    rid = daemon.request("exec", {"code": "time.sleep(30)"})
+    daemon.wait_notification("execStart", lambda p: p["requestId"] == rid)
+    assert daemon.position(lambda m: m.get("id") == rid and "result" in m) is None
+    daemon.request("interrupt")
+    assert daemon.wait_result(rid)["status"] == "interrupted"
+
+
 def streams_of(d, rid):
     """The exec's output in arrival order, consecutive chunks of one stream joined."""
     runs = []

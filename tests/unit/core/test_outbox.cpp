@@ -8,6 +8,9 @@
 #include <thread>
 #include <vector>
 
+#include <poll.h>
+#include <sys/timerfd.h>
+
 #include "core/outbox.h"
 
 using namespace asyncode::core;
@@ -260,4 +263,68 @@ TEST_CASE("A write split in several chunks is delivered only with its last chunk
   CHECK_FALSE(box.waitDelivered(2, std::chrono::milliseconds(1)));
   box.markDelivered(2);
   CHECK(box.waitDelivered(2, std::chrono::milliseconds(1)));
+}
+
+TEST_CASE("An exec's start wakes no reader until the exec appends something, and then goes first", "[outbox]") {
+  Outbox box;
+  int notified = 0;
+  box.setNotify([&] { ++notified; });
+  const OwnerPtr a = owner("1");
+  box.startExec(a);
+  CHECK(notified == 0);
+  CHECK(box.empty());
+  box.write(Stream::Stdout, a, "x");
+  CHECK(notified == 1);
+  const auto events = takeAll(box);
+  REQUIRE(events.size() == 2);
+  REQUIRE(std::holds_alternative<ExecStartEvent>(events[0]));
+  CHECK(std::get<ExecStartEvent>(events[0]).owner == a);
+  CHECK(output(events[1]).text == "x");
+  box.endExec();  // already sent: nothing more
+  CHECK(box.empty());
+}
+
+TEST_CASE("An exec that appends nothing leaves no start in the outbox", "[outbox]") {
+  Outbox box;
+  int notified = 0;
+  box.setNotify([&] { ++notified; });
+  box.startExec(owner("1"));
+  box.endExec();
+  box.push(InputCancelledEvent{3});  // what comes later finds no start of the ended exec
+  const auto events = takeAll(box);
+  REQUIRE(events.size() == 1);
+  CHECK(std::holds_alternative<InputCancelledEvent>(events[0]));
+  CHECK(notified == 1);
+}
+
+TEST_CASE("A start held for kStartHeld is released by the timer even when the exec writes nothing", "[outbox]") {
+  Outbox box;
+  int notified = 0;
+  box.setNotify([&] { ++notified; });
+  REQUIRE(box.startTimerFd() >= 0);
+  const OwnerPtr a = owner("1");
+  box.startExec(a);
+  pollfd p{box.startTimerFd(), POLLIN, 0};
+  REQUIRE(::poll(&p, 1, 10000) == 1);  // the timer fires (an event, not a sleep)
+  box.releaseHeldStart();
+  CHECK(notified == 1);
+  auto events = takeAll(box);
+  REQUIRE(events.size() == 1);
+  REQUIRE(std::holds_alternative<ExecStartEvent>(events[0]));
+  CHECK(std::get<ExecStartEvent>(events[0]).owner == a);
+  box.endExec();
+  box.releaseHeldStart();  // nothing held any more
+  CHECK(takeAll(box).empty());
+}
+
+TEST_CASE("An exec that ends before kStartHeld disarms the timer", "[outbox]") {
+  Outbox box;
+  box.startExec(owner("1"));
+  box.endExec();
+  pollfd p{box.startTimerFd(), POLLIN, 0};
+  CHECK(::poll(&p, 1, 0) == 0);
+  itimerspec t{};
+  REQUIRE(::timerfd_gettime(box.startTimerFd(), &t) == 0);
+  CHECK(t.it_value.tv_sec == 0);
+  CHECK(t.it_value.tv_nsec == 0);
 }
