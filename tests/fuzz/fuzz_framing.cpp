@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pieces.h"
 #include "rpc/framing.h"
 
 namespace {
@@ -22,27 +23,21 @@ Result decodeAll(std::string_view data, std::string_view cuts) {
   Result r;
   auto onBody = [&](std::string&& b) { r.bodies.push_back(std::move(b)); };
   auto onError = [&](const asyncode::rpc::FrameError& e) { r.errors.push_back(static_cast<int>(e.kind)); };
-  std::size_t i = 0;
-  while (!data.empty()) {
-    std::size_t n = cuts.empty() ? data.size() : 1 + static_cast<unsigned char>(cuts[i++ % cuts.size()]) % 64;
-    if (n > data.size()) n = data.size();
-    d.feed(data.substr(0, n), onBody, onError);
-    data.remove_prefix(n);
-  }
+  asyncode::fuzz::inPieces(data, cuts, [&](std::string_view piece) {
+    d.feed(piece, onBody, onError);
+    return true;
+  });
   return r;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
-  if (size == 0) return 0;
-  // First byte: how many of the following bytes choose the piece sizes.
-  const std::size_t cutLen = bytes[0] % 16;
-  if (size < 1 + cutLen) return 0;
-  const std::string_view cuts(reinterpret_cast<const char*>(bytes + 1), cutLen);
-  const std::string_view data(reinterpret_cast<const char*>(bytes + 1 + cutLen), size - 1 - cutLen);
+  const auto input = asyncode::fuzz::splitInput(bytes, size);
+  if (!input) return 0;
+  const std::string_view data = input->data;
   const Result whole = decodeAll(data, {});
-  const Result pieces = decodeAll(data, cuts);
+  const Result pieces = decodeAll(data, input->cuts);
   std::size_t total = 0;
   for (const auto& b : whole.bodies) total += b.size();
   if (total > data.size()) std::abort();

@@ -17,6 +17,7 @@
 #include "daemon/output_frames.h"
 #include "daemon/worker_messages.h"
 #include "support/utf8.h"
+#include "pieces.h"
 
 namespace frames = asyncode::daemon;
 
@@ -85,13 +86,10 @@ Result demuxAll(std::string_view data, std::string_view cuts) {
     if (!onFrame(r, message, kind, owner, payload)) broken = true;
     return !broken;
   };
-  std::size_t i = 0;
-  while (!data.empty() && !broken) {
-    std::size_t n = cuts.empty() ? data.size() : 1 + static_cast<unsigned char>(cuts[i++ % cuts.size()]) % 64;
-    if (n > data.size()) n = data.size();
-    demux.feed(data.substr(0, n), onText, onFrameFn);
-    data.remove_prefix(n);
-  }
+  asyncode::fuzz::inPieces(data, cuts, [&](std::string_view piece) {
+    demux.feed(piece, onText, onFrameFn);
+    return !broken;
+  });
   if (!broken) demux.flush(onText);
   return r;
 }
@@ -99,14 +97,11 @@ Result demuxAll(std::string_view data, std::string_view cuts) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
-  if (size == 0) return 0;
-  // First byte: how many of the following bytes choose the piece sizes.
-  const std::size_t cutLen = bytes[0] % 16;
-  if (size < 1 + cutLen) return 0;
-  const std::string_view cuts(reinterpret_cast<const char*>(bytes + 1), cutLen);
-  const std::string_view data(reinterpret_cast<const char*>(bytes + 1 + cutLen), size - 1 - cutLen);
+  const auto input = asyncode::fuzz::splitInput(bytes, size);
+  if (!input) return 0;
+  const std::string_view data = input->data;
   const Result whole = demuxAll(data, {});
-  const Result pieces = demuxAll(data, cuts);
+  const Result pieces = demuxAll(data, input->cuts);
   check(whole.text.size() + whole.frameBytes <= data.size());
   check(whole.frames == pieces.frames);
   check(whole.outcomes == pieces.outcomes);
