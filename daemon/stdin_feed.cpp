@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -51,7 +52,10 @@ void StdinFeed::pump() {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return waitWritable();
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      waitWritable();
+      return ask();  // the window may still have room
+    }
     // EPIPE: the worker closed its stdin or is dying; its death (detach) brings the next one.
     spdlog::debug("session {}: stdin pipe: {}", session_, n < 0 ? std::strerror(errno) : "short write");
     return;
@@ -60,6 +64,7 @@ void StdinFeed::pump() {
   offset_ = 0;
   stopPolling();
   if (!eof_) return ask();
+  // The end: requests still out were asked before it was known; their answers are dropped.
   poll_.reset();
   worker_->closeStdin();
 }
@@ -77,41 +82,59 @@ void StdinFeed::onWritable(uv_poll_t* poll, int status, int) {
 }
 
 void StdinFeed::ask() {
-  if (asking_ || eof_ || client_.closed() || !client_.canWrite()) return;
-  asking_ = true;
-  const protocol::StdinReadParams params{session_, static_cast<std::int64_t>(kChunk)};
-  client_.call(protocol::methods::stdinRead, params,
-               [weak = weak_from_this()](rpc::Answer<protocol::StdinReadResult> a) {
-                 if (auto self = weak.lock()) self->onAnswer(std::move(a));
-               });
+  while (!eof_ && reads_.size() < kInFlight && !client_.closed() && client_.canWrite()) {
+    // What the feed holds, with what the requests out and this one may bring, stays in kWindow.
+    if (pending_.size() - offset_ + (reads_.size() + 1) * kChunk > kWindow) break;
+    const std::uint64_t number = nextRead_++;
+    reads_.push_back(Read{number, false, std::nullopt, false});
+    const protocol::StdinReadParams params{session_, static_cast<std::int64_t>(kChunk)};
+    client_.call(protocol::methods::stdinRead, params,
+                 [weak = weak_from_this(), number](rpc::Answer<protocol::StdinReadResult> a) {
+                   if (auto self = weak.lock()) self->onAnswer(number, std::move(a));
+                 });
+  }
 }
 
-void StdinFeed::onAnswer(rpc::Answer<protocol::StdinReadResult> a) {
-  asking_ = false;
+void StdinFeed::onAnswer(std::uint64_t number, rpc::Answer<protocol::StdinReadResult> a) {
+  const auto it = std::find_if(reads_.begin(), reads_.end(), [&](const Read& r) { return r.number == number; });
+  if (it == reads_.end()) return;
+  it->answered = true;
   if (!a) {
     spdlog::info("session {}: stdin/read failed ({}): the stream ends", session_, a.error.message);
-    return finish(nullptr);
-  }
-  std::string bytes;
-  if (a->base64) {
-    auto decoded = support::base64Decode(a->data);
-    if (!decoded) return finish("stdin/read answered base64 data that is not base64");
-    bytes = std::move(*decoded);
+  } else if (!a->base64) {
+    it->bytes = std::move(a->data);
+  } else if (auto decoded = support::base64Decode(a->data)) {
+    it->bytes = std::move(*decoded);
   } else {
-    bytes = a->data;
+    spdlog::error("session {}: stdin/read answered base64 data that is not base64; the session's stdin is closed",
+                  session_);
   }
-  if (bytes.size() > kChunk)
-    return finish("stdin/read answered more bytes than its maxBytes: the daemon does not hold more");
-  pending_ = std::move(bytes);
-  offset_ = 0;
-  eof_ = a->eof;
-  pump();
+  if (it->bytes && it->bytes->size() > kChunk) {
+    spdlog::error("session {}: stdin/read answered more bytes than its maxBytes; the session's stdin is closed",
+                  session_);
+    it->bytes.reset();
+  }
+  if (a) it->eof = a->eof;
+  collect();
 }
 
-// The stream ends here (with an error, when `why` says one): what is pending still goes in.
-void StdinFeed::finish(const char* why) {
-  if (why) spdlog::error("session {}: {}; the session's stdin is closed", session_, why);
-  eof_ = true;
+// The answers at the front, in the order they were asked for, go to the pipe's queue.
+void StdinFeed::collect() {
+  while (!reads_.empty() && reads_.front().answered) {
+    Read read = std::move(reads_.front());
+    reads_.pop_front();
+    if (eof_) continue;  // after the end: nothing more goes in
+    if (!read.bytes) {   // an error answer (or a broken one) ends the stream
+      eof_ = true;
+      continue;
+    }
+    if (offset_ > 0) {
+      pending_.erase(0, offset_);
+      offset_ = 0;
+    }
+    pending_ += *read.bytes;
+    eof_ = read.eof;
+  }
   pump();
 }
 

@@ -1,8 +1,11 @@
 // A session's stdin stream (session/open's stdinStream): bytes pulled from the client with
 // `stdin/read` requests and written into the stdin pipe of the session's worker, whose fd 0
-// it is (sys.stdin, and the processes user code starts). One request at a time, and the next
-// only once the last answer's bytes are all in the pipe: the feed holds at most one answer
-// (kChunk bytes), so a client that has a gigabyte to send waits while the script reads slowly.
+// it is (sys.stdin, and the processes user code starts). Up to kInFlight requests at a time,
+// so that the client reads the next bytes while the daemon passes on the last ones; answers go
+// into the pipe in the order the requests were sent, whatever order they come back in. A
+// request is sent only while what the feed holds (not yet in the pipe) and what the requests
+// out may bring stay within kWindow bytes, so a client that has a gigabyte to send waits while
+// the script reads slowly.
 // When the client says eof (or answers an error), the pipe's end is closed after its bytes.
 // A worker that dies loses what its pipe held; the rest of the stream goes to the next one.
 #pragma once
@@ -10,7 +13,10 @@
 #include <uv.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "protocol/protocol.h"
@@ -23,7 +29,9 @@ class WorkerHandle;
 
 class StdinFeed : public std::enable_shared_from_this<StdinFeed> {
  public:
-  static constexpr std::size_t kChunk = 64 * 1024;
+  static constexpr std::size_t kChunk = 64 * 1024;  // maxBytes of each stdin/read
+  static constexpr std::size_t kInFlight = 2;
+  static constexpr std::size_t kWindow = 2 * kChunk;
 
   StdinFeed(uv_loop_t* loop, rpc::Peer& client, std::string session);
   ~StdinFeed();
@@ -37,10 +45,10 @@ class StdinFeed : public std::enable_shared_from_this<StdinFeed> {
  private:
   void pump();
   void ask();
-  void onAnswer(rpc::Answer<protocol::StdinReadResult> a);
+  void onAnswer(std::uint64_t read, rpc::Answer<protocol::StdinReadResult> a);
+  void collect();
   void waitWritable();
   void stopPolling();
-  void finish(const char* why);
   static void onWritable(uv_poll_t* poll, int status, int events);
 
   uv_loop_t* loop_;
@@ -49,10 +57,19 @@ class StdinFeed : public std::enable_shared_from_this<StdinFeed> {
   WorkerHandle* worker_ = nullptr;
   rpc::UvHandle<uv_poll_t> poll_;  // on the pipe's end, while the worker has it
   bool polling_ = false;           // for room, while the pipe is full
-  std::string pending_;            // the last answer's bytes not yet in the pipe
+  std::string pending_;            // answers' bytes, in order, not all in the pipe yet
   std::size_t offset_ = 0;         // how many of them are
-  bool asking_ = false;
-  bool eof_ = false;               // the client said so (or failed): nothing more will come
+  // The requests out, oldest first, each with its answer once it came (bytes, eof) or
+  // nullopt for an error answer.
+  struct Read {
+    std::uint64_t number;
+    bool answered = false;
+    std::optional<std::string> bytes;
+    bool eof = false;
+  };
+  std::deque<Read> reads_;
+  std::uint64_t nextRead_ = 0;
+  bool eof_ = false;  // the client said so (or failed): nothing more is asked for
 };
 
 }  // namespace asyncode::daemon

@@ -55,21 +55,22 @@ StdinStream::StdinStream(DaemonLink& link, InputSource& source) : source_(source
 }
 
 void StdinStream::onRead(const StdinReadParams& params, rpc::Reply<StdinReadResult> reply) {
-  if (reply_) return reply.error(rpc::ErrorCode::InvalidRequest, "a stdin/read is being answered already");
   if (ended_) return reply(StdinReadResult{"", false, true});
-  reply_.emplace(std::move(reply));
-  max_ = static_cast<std::size_t>(std::max<std::int64_t>(params.maxBytes, 4));
+  requests_.push_back(Request{std::move(reply), static_cast<std::size_t>(std::max<std::int64_t>(params.maxBytes, 4))});
   source_.start([this] { onReadable(); });
 }
 
 void StdinStream::onReadable() {
-  if (!reply_) return source_.stop();
-  std::vector<char> buffer(max_ - std::min(max_ - 1, carry_.size()));
+  if (requests_.empty()) return source_.stop();
+  const std::size_t max = requests_.front().max;
+  std::vector<char> buffer(max - std::min(max - 1, carry_.size()));
   const ssize_t n = ::read(source_.fd(), buffer.data(), buffer.size());
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;  // wait for more
-  if (n <= 0) {  // end of input (or an error, which ends it too)
+  if (n <= 0) {  // end of input (or an error, which ends it too): every request gets it
     ended_ = true;
-    return answer(std::exchange(carry_, {}), true);
+    answer(std::exchange(carry_, {}), true);
+    while (!requests_.empty()) answer({}, true);
+    return;
   }
   std::string bytes = std::exchange(carry_, {});
   bytes.append(buffer.data(), static_cast<std::size_t>(n));
@@ -81,10 +82,11 @@ void StdinStream::onReadable() {
   answer(std::move(bytes), false);
 }
 
+// Answers the oldest request; stops watching stdin when none is left.
 void StdinStream::answer(std::string bytes, bool eof) {
-  source_.stop();
-  auto reply = std::move(*reply_);
-  reply_.reset();
+  auto reply = std::move(requests_.front().reply);
+  requests_.pop_front();
+  if (requests_.empty()) source_.stop();
   if (utf8TextPrefix(bytes) == bytes.size()) return reply(StdinReadResult{std::move(bytes), false, eof});
   reply(StdinReadResult{support::base64Encode(bytes), true, eof});
 }

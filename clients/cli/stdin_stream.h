@@ -1,10 +1,12 @@
 // The client's own stdin as the session's stdin stream (`asyncode run` and `-c` when stdin is
 // a pipe or a file): each `stdin/read` of the daemon is answered with what stdin has next,
-// at most maxBytes, once some is there (so a slow writer holds nothing up but the reader).
+// at most maxBytes, once some is there (so a slow writer holds nothing up but the reader),
+// in the order the requests came (the daemon may have more than one out).
 // UTF-8 goes as text (a character split between two reads waits for its end); other bytes go
 // as base64. End of input answers eof.
 #pragma once
 
+#include <deque>
 #include <optional>
 #include <string>
 
@@ -29,8 +31,11 @@ class StdinStream {
   void answer(std::string bytes, bool eof);
 
   InputSource& source_;
-  std::optional<rpc::Reply<StdinReadResult>> reply_;  // the daemon's request being answered
-  std::size_t max_ = 0;
+  struct Request {
+    rpc::Reply<StdinReadResult> reply;
+    std::size_t max;
+  };
+  std::deque<Request> requests_;  // the daemon's, oldest (the one being answered) first
   std::string carry_;  // the start of a character cut by the last read
   bool ended_ = false;
 };

@@ -1,7 +1,8 @@
 """session/open's stdinStream: the session's stdin is a byte stream that the daemon pulls
-from the client with `stdin/read` requests, one at a time, into the worker's fd 0 (a pipe), so
-sys.stdin is a real file (`.buffer`, "\\r" kept, surrogateescape), child processes read it,
-and the daemon never holds more than one answer. Sessions without it keep `input` requests."""
+from the client with `stdin/read` requests, two at most at a time and put in order, into the
+worker's fd 0 (a pipe), so sys.stdin is a real file (`.buffer`, "\\r" kept, surrogateescape),
+child processes read it, and the daemon holds at most two answers. Sessions without it keep
+`input` requests."""
 
 from __future__ import annotations
 
@@ -115,6 +116,20 @@ def test_big_input_flows_one_bounded_read_at_a_time(daemon):
     assert max(r["maxBytes"] for r in reads) <= 65536
 
 
+def test_answers_go_into_the_pipe_in_the_order_the_reads_were_sent(daemon):
+    s = open_stream(daemon)
+    rid = daemon.request("exec", {"session": s, "code": "import sys\nprint(sys.stdin.read())"})
+    first = daemon.wait_message(is_read)
+    second = daemon.wait_message(is_read, since=daemon.messages.index(first) + 1)
+    assert first["id"] != second["id"]
+    assert first["params"]["maxBytes"] + second["params"]["maxBytes"] <= 2 * 65536
+    answer(daemon, second, b"second ", False)  # back first: held until the first's answer
+    answer(daemon, first, b"first ", False)
+    res, _ = serve(daemon, rid, b"last", since=daemon.messages.index(second) + 1)
+    assert res["status"] == "ok", res
+    assert out(daemon, rid) == "first second last\n"
+
+
 def test_a_child_process_reads_the_stream(daemon):
     s = open_stream(daemon)
     code = "import subprocess\nsubprocess.run(['head', '-1'])\n"
@@ -152,7 +167,7 @@ def test_the_daemon_asks_for_no_more_than_the_pipe_takes_while_nobody_reads(daem
         if not [m for m in daemon.messages[since:at_list] if is_read(m)]:
             break  # the pipe is full and one answer waits: no more reads
         assert asked <= total, "the daemon went on asking while nobody read"
-    assert asked <= pipe + 65536
+    assert asked <= pipe + 2 * 65536  # the pipe, and at most the window of two answers held
     open_gate(fifo)
     third = daemon.wait_message(is_read, since=since)  # once the script reads the pipe
     res, _ = serve(daemon, rid, b"y" * (total - asked), since=daemon.messages.index(third))
