@@ -28,21 +28,24 @@ def _package_dir(name):
     return os.path.dirname(path) + os.sep if path else None
 
 
-_MACHINERY_DIRS = None
+_MACHINERY = ("asyncio", "trio")
+_machinery_seen = None  # which of _MACHINERY were imported when _MACHINERY_DIRS was made
+_MACHINERY_DIRS = ()
 
 
 def _machinery_dirs():
     """Where event-loop machinery lives (asyncio, trio), once imported."""
-    global _MACHINERY_DIRS
-    if _MACHINERY_DIRS is None or len(_MACHINERY_DIRS) < 2:
-        import sys
+    global _machinery_seen, _MACHINERY_DIRS
+    import sys
+    modules = sys.modules
+    seen = tuple(name in modules for name in _MACHINERY)
+    if seen != _machinery_seen:
         dirs = []
-        for name in ("asyncio", "trio"):
-            if name in sys.modules:
-                d = _package_dir(name)
-                if d:
-                    dirs.append(d)
-        _MACHINERY_DIRS = tuple(dirs)
+        for name, imported in zip(_MACHINERY, seen):
+            d = _package_dir(name) if imported else None
+            if d:
+                dirs.append(d)
+        _machinery_seen, _MACHINERY_DIRS = seen, tuple(dirs)
     return _MACHINERY_DIRS
 
 
@@ -53,7 +56,8 @@ def is_engine_file(filename):
 def is_machinery_file(filename):
     if is_engine_file(filename):
         return True
-    return filename.startswith(_machinery_dirs()) if _machinery_dirs() else False
+    dirs = _machinery_dirs()
+    return filename.startswith(dirs) if dirs else False
 
 
 def _is_interruption(exc_type):
@@ -84,6 +88,27 @@ def _trim(te, seen):
         _trim(sub, seen)
 
 
+def _user_traceback(tb, exc_type):
+    """tb without the frames _trim leaves out, made before any work is spent on them (their
+    positions and lines): a new chain of the frames it keeps, or tb itself."""
+    entries = []
+    while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    start = 0
+    while start < len(entries) and is_machinery_file(entries[start].tb_frame.f_code.co_filename):
+        start += 1
+    if start == len(entries):
+        return None if _is_interruption(exc_type) or not entries else entries[0]
+    kept = [t for t in entries[start:] if not is_engine_file(t.tb_frame.f_code.co_filename)]
+    if len(kept) == len(entries):
+        return entries[0]
+    chain = None
+    for t in reversed(kept):
+        chain = type(t)(chain, t.tb_frame, t.tb_lasti, t.tb_lineno)
+    return chain
+
+
 # ---- snippets: frames show the lines of the code that ran --------------------------------
 def remember_snippet(codes, first_line, lines):
     """Frames of these code objects (an exec's units and every function, class, lambda and
@@ -109,14 +134,15 @@ def _snippet_line(code, lineno):
     return entry[2][index] if 0 <= index < len(entry[2]) else None
 
 
-def _use_snippet_lines(te, exc, texts, seen):
-    """Pairs the frames of te with the traceback of exc (and their chained exceptions): a
-    frame of snippet code gets the snippet's line; texts[id(frame)] keeps the snippet's text of
-    its first and last line, for the columns."""
+def _use_snippet_lines(te, exc, texts, seen, tb=None):
+    """Pairs the frames of te with the traceback of exc (tb: the one te was made from, when it
+    is not exc's own) and their chained exceptions: a frame of snippet code gets the snippet's
+    line; texts[id(frame)] keeps the snippet's text of its first and last line, for the columns."""
     if te is None or exc is None or id(te) in seen:
         return
     seen.add(id(te))
-    tb = exc.__traceback__
+    if tb is None:  # (te's own stack is empty when its traceback was: nothing to pair)
+        tb = exc.__traceback__
     for f in te.stack:
         if tb is None:
             break
@@ -209,12 +235,16 @@ def error_info(exc, compile_error=False, encoding="utf-32", source=None):
     exec's (first_line, lines), where that position is.
     """
     import traceback
-    te = traceback.TracebackException(type(exc), exc, exc.__traceback__, compact=True)
+    # The engine's frames are left out before their positions are computed, and lines are
+    # read when shown (FrameSummary.line; the files of the frames kept are checked for
+    # changes all the same): an interrupt's answer waits for this.
+    tb = None if compile_error else _user_traceback(exc.__traceback__, type(exc))
+    te = traceback.TracebackException(type(exc), exc, tb, compact=True, lookup_lines=False)
     texts = {}
     if compile_error:
         te.stack = traceback.StackSummary.from_list([])
     elif _SNIPPETS:
-        _use_snippet_lines(te, exc, texts, set())
+        _use_snippet_lines(te, exc, texts, set(), tb)
     _trim(te, set())
     frames = []
     for f in te.stack:

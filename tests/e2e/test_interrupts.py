@@ -450,8 +450,11 @@ def test_a_spinning_session_never_delays_compile_needs_await_list_or_another_ses
 
 # --------------------------------------------------------------------------- latency
 def test_interrupt_latency_of_a_sleep_a_busy_loop_and_an_await(daemon):
-    daemon.exec("import asyncio, time")
+    # How fast is bench/'s to say (a ratio in one run); this prints it, and checks that each
+    # interrupt acted in Python (never the kill that ends a worker stuck in C code).
+    daemon.exec("import asyncio, os, time")
     daemon.exec("await asyncio.sleep(0)")  # the loop exists
+    pid = daemon.exec("os.getpid()")["result"]["text/plain"]
     codes = {"sleep": SLEEP_30,
              "busy": "print('begin', flush=True)\nwhile True: pass",
              "await": AWAIT_30}
@@ -460,10 +463,11 @@ def test_interrupt_latency_of_a_sleep_a_busy_loop_and_an_await(daemon):
         samples = []
         for _ in range(3):
             rid = start(daemon, code)
-            _, res, ms = interrupt(daemon, rid)
+            ir, res, ms = interrupt(daemon, rid)
             assert res["status"] == "interrupted", res
+            assert ir == {"interrupted": True, "how": "cancelled" if name == "await" else "keyboardInterrupt"}, ir
             samples.append(ms)
         latency[name] = samples
     print("interrupt -> answer (ms): " + ", ".join(
         "%s %s" % (k, "/".join("%.1f" % s for s in v)) for k, v in latency.items()))
-    assert all(max(v) < 500 for v in latency.values()), latency
+    assert daemon.exec("os.getpid()")["result"]["text/plain"] == pid

@@ -4,6 +4,8 @@ real file's lines left alone in linecache."""
 
 from __future__ import annotations
 
+import os
+
 
 def frames(r):
     return [(f["filename"], f["line"], f["name"], f.get("source")) for f in r["error"]["traceback"]]
@@ -64,3 +66,16 @@ def test_a_snippet_of_a_real_file_never_replaces_the_file_in_linecache(daemon, t
 def test_first_line_beyond_the_limit_is_refused(daemon):
     err = daemon.wait_error(daemon.request("exec", {"code": "1", "firstLine": 10_000_001}))
     assert err["code"] == -32602 and "firstLine" in err["message"], err
+
+
+def test_a_file_saved_since_its_last_traceback_shows_its_new_lines(daemon, tmp_path):
+    # As Python's REPL: each traceback checks the files it shows (linecache.checkcache).
+    module = tmp_path / "savedmod.py"
+    module.write_text("def g():\n    raise ValueError('first')\n")
+    daemon.exec("import sys\nsys.path.insert(0, %r)\nimport savedmod" % str(tmp_path))
+    r = daemon.exec("savedmod.g()")
+    assert frames(r)[-1] == (str(module), 2, "g", "raise ValueError('first')"), r
+    module.write_text("def g():\n    raise ValueError('saved since')  # a longer line\n")
+    os.utime(module, (1, 1))  # a different mtime even within the file system's resolution
+    r = daemon.exec("savedmod.g()")
+    assert frames(r)[-1] == (str(module), 2, "g", "raise ValueError('saved since')  # a longer line"), r
