@@ -48,6 +48,7 @@ DaemonLink::DaemonLink(uv_loop_t* loop, const SessionOptions& options)
 
   std::vector<std::string> args{path};
   if (options.logLevel) args.insert(args.end(), {"--log-level", *options.logLevel});
+  if (!options.spare) args.insert(args.end(), {"--spares", "0"});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
     // A file or -c reads our stdin as Python would, when it is a pipe or a file: as a stream.
     SessionOptions session = options.session;
     session.stdinStream = program->source != Program::Source::Stdin && !isTerminal(STDIN_FILENO);
+    session.spare = false;
     Script script(loop.get(), std::move(*program), session);
     return script.run();
   } catch (const std::exception& e) {

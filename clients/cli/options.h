@@ -16,6 +16,9 @@ struct SessionOptions {
   std::optional<std::string> logLevel;  // set: the daemon's log goes to our stderr
   std::optional<std::string> attach;    // asyncode attach SOCKET: a running program's socket
   bool stdinStream = false;             // the program reads our stdin (a pipe or a file) as a stream
+  // False for a script: its daemon keeps no warm spare, whose start would take a CPU from the
+  // script for ~100 ms and which nothing uses (a script's session is never restarted).
+  bool spare = true;
 
   // True when the default session will not do and one must be opened with these settings.
   [[nodiscard]] bool needsOpen() const { return backend || python || cwd || stdinStream; }

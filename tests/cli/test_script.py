@@ -277,3 +277,11 @@ def test_stdin_bytes_reach_the_script_unchanged(cli, env, tmp_path):
         out, err = p.communicate(b"a\r\nb\xffc", timeout=60)
     assert p.returncode == 0, err
     assert out.decode() == "'a\\r\\nb\\udcffc'\n"
+
+
+def test_a_script_runs_without_a_warm_spare_beside_it(run):
+    # The daemon a script starts keeps no spare worker, which would take a CPU from the script
+    # while it started (bench/: stdin). Its only child is the worker that runs the script.
+    r = run("-c", "import os; d = os.getppid(); "
+                  "print(open('/proc/%d/task/%d/children' % (d, d)).read().split() == [str(os.getpid())])")
+    assert (r.returncode, r.stdout) == (0, "True\n"), r.stderr
