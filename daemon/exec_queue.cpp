@@ -41,14 +41,13 @@ void ExecQueue::push(std::uint64_t seq, const protocol::ExecParams& params, rpc:
                      protocol::PositionEncoding unit) {
   // The code a session holds for execs not answered yet is bounded (a copy of each waits for
   // its worker's link): past the bound the exec is refused, nothing is queued.
-  std::size_t held = params.code.size();
-  for (const auto& e : execs_) held += e->params.params.code.size();
+  const std::size_t held = heldCode_ + params.code.size();
   if (held > kMaxQueuedCodeBytes)
     return reply.error(rpc::ErrorCode::InvalidRequest,
                        "session \"" + session_ + "\": the execs waiting for their answers would hold " +
                            std::to_string(held >> 20) + " MiB of code, more than the limit of " +
                            std::to_string(kMaxQueuedCodeBytes >> 20) + " MiB: wait for answers, then send it again");
-  auto e = std::make_unique<Entry>(std::move(reply));
+  auto e = std::make_unique<Entry>(std::move(reply), heldCode_, params.code.size());
   e->params = link::ExecParams{static_cast<std::int64_t>(seq), e->reply.id(), params, unit};
   owners_[e->params.seq] = Owner{e->reply.id(), std::nullopt, params.tag};
   Entry& entry = *e;

@@ -105,8 +105,24 @@ class ExecQueue {
   [[nodiscard]] std::int64_t lastExecCount() const { return lastExecCount_; }
 
  private:
+  // An entry's code counted in the queue's total while the entry lives (push's bound), so
+  // that the bound costs no walk over the queue (10,000 pipelined execs made that quadratic).
+  class HeldCode {
+   public:
+    HeldCode(std::size_t& total, std::size_t bytes) : total_(total), bytes_(bytes) { total_ += bytes_; }
+    ~HeldCode() { total_ -= bytes_; }
+    HeldCode(const HeldCode&) = delete;
+    HeldCode& operator=(const HeldCode&) = delete;
+
+   private:
+    std::size_t& total_;
+    std::size_t bytes_;
+  };
+
   struct Entry {
-    explicit Entry(rpc::Reply<protocol::ExecResult> r) : reply(std::move(r)) {}
+    Entry(rpc::Reply<protocol::ExecResult> r, std::size_t& heldTotal, std::size_t codeBytes)
+        : held(heldTotal, codeBytes), reply(std::move(r)) {}
+    HeldCode held;
     protocol::link::ExecParams params;  // as sent to a worker
     rpc::Reply<protocol::ExecResult> reply;
     WorkerId sentTo = 0;
@@ -143,6 +159,7 @@ class ExecQueue {
   uv_loop_t* loop_;
   std::string session_;
   Host& host_;
+  std::size_t heldCode_ = 0;  // the code of execs_ (declared first: it outlives them)
   std::deque<std::unique_ptr<Entry>> execs_;
   std::map<std::int64_t, Owner> owners_;  // by seq, the newest kOwnersKept
   std::int64_t lastExecCount_ = 0;

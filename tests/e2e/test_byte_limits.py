@@ -27,6 +27,10 @@ def test_execs_past_the_sessions_queue_limit_are_refused_and_the_others_run(daem
     assert daemon.wait_result(first)["result"]["text/plain"] == "'first'"
     for rid in taken:
         assert daemon.wait_result(rid, timeout=60)["result"]["text/plain"] == str(20 * MIB)
+    # Answered execs hold nothing: as many are taken again.
+    again = [daemon.request("exec", {"code": big}) for _ in range(3)]
+    for rid in again:
+        assert daemon.wait_result(rid, timeout=60)["result"]["text/plain"] == str(20 * MIB)
 
 
 def test_a_child_writing_without_pause_neither_stalls_later_execs_nor_grows_the_supervisor(daemon):
