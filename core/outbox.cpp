@@ -25,7 +25,7 @@ void Outbox::releaseStartLocked() {
 
 Outbox::Outbox() : startTimer_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {}
 
-// One timerfd_settime: no other thread runs for it (0 disarms).
+// One timerfd_settime: no other thread runs for it.
 void Outbox::armStartTimer(std::chrono::microseconds after) {
   if (!startTimer_) return;
   itimerspec t{};
@@ -35,21 +35,21 @@ void Outbox::armStartTimer(std::chrono::microseconds after) {
 }
 
 void Outbox::startExec(OwnerPtr owner) {
+  bool arm = false;
   {
     std::lock_guard lock(mu_);
     pendingStart_ = std::move(owner);
+    pendingSince_ = Clock::now();
+    // Armed already (by an earlier exec): it fires sooner, and then waits out this one's rest.
+    arm = timerDue_ < pendingSince_;
+    if (arm) timerDue_ = pendingSince_ + kStartHeld;
   }
-  armStartTimer(kStartHeld);
+  if (arm) armStartTimer(kStartHeld);
 }
 
 void Outbox::endExec() {
-  bool held = false;
-  {
-    std::lock_guard lock(mu_);
-    held = static_cast<bool>(pendingStart_);
-    pendingStart_.reset();
-  }
-  if (held) armStartTimer(std::chrono::microseconds(0));
+  std::lock_guard lock(mu_);
+  pendingStart_.reset();  // the timer, left armed, finds nothing to release
 }
 
 void Outbox::releaseHeldStart() {
@@ -58,12 +58,24 @@ void Outbox::releaseHeldStart() {
     [[maybe_unused]] const ssize_t n = ::read(startTimer_.get(), &expirations, sizeof expirations);
   }
   bool needed = false;
+  std::chrono::microseconds rest{0};
   {
     std::lock_guard lock(mu_);
+    const auto now = Clock::now();
+    if (timerDue_ <= now) timerDue_ = Clock::time_point::min();  // fired (not re-armed since)
     if (!pendingStart_) return;
-    needed = !std::exchange(readerAwake_, true);
-    releaseStartLocked();
+    const auto held = std::chrono::duration_cast<std::chrono::microseconds>(now - pendingSince_);
+    if (held < kStartHeld) {  // an exec that started after the timer was armed
+      if (timerDue_ == Clock::time_point::min()) {
+        rest = kStartHeld - held;
+        timerDue_ = now + rest;
+      }
+    } else {
+      needed = !std::exchange(readerAwake_, true);
+      releaseStartLocked();
+    }
   }
+  if (rest.count() > 0) return armStartTimer(rest);
   wake(needed);
 }
 

@@ -87,6 +87,9 @@ class Outbox {
   // turns readable: the reader calls releaseHeldStart()), or dropped by endExec() when the
   // exec ended first having written nothing (the supervisor says execStart before the
   // answer). A trivial exec thus wakes no reader, and a long silent one is still said to run.
+  // The timer is armed by an exec that finds it idle and never disarmed: when it fires, the
+  // exec running then (if any) is released or waited for the rest of its kStartHeld, so a
+  // run of short execs costs one timerfd_settime per kStartHeld, not two per exec.
   static constexpr std::chrono::microseconds kStartHeld{2000};
   Outbox();
   void startExec(OwnerPtr owner);
@@ -121,8 +124,11 @@ class Outbox {
   bool readerAwake_ = false;
   std::deque<OutEvent> events_;
   std::size_t outputBytes_ = 0;
+  using Clock = std::chrono::steady_clock;
   OwnerPtr pendingStart_;  // startExec()'s owner, until something follows it or endExec()
-  support::UniqueFd startTimer_;  // a timerfd: kStartHeld after startExec()
+  Clock::time_point pendingSince_;  // when startExec() was called
+  support::UniqueFd startTimer_;  // a timerfd, armed by startExec() or releaseHeldStart()
+  Clock::time_point timerDue_ = Clock::time_point::min();  // when it fires; min: not armed
   void armStartTimer(std::chrono::microseconds after);
   std::function<void()> notify_;
 };

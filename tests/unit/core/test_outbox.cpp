@@ -317,14 +317,62 @@ TEST_CASE("A start held for kStartHeld is released by the timer even when the ex
   CHECK(takeAll(box).empty());
 }
 
-TEST_CASE("An exec that ends before kStartHeld disarms the timer", "[outbox]") {
+TEST_CASE("An exec that ends before kStartHeld leaves the timer nothing to release", "[outbox]") {
   Outbox box;
+  int notified = 0;
+  box.setNotify([&] { ++notified; });
   box.startExec(owner("1"));
   box.endExec();
   pollfd p{box.startTimerFd(), POLLIN, 0};
-  CHECK(::poll(&p, 1, 0) == 0);
+  REQUIRE(::poll(&p, 1, 10000) == 1);  // left armed: it fires, and finds nothing
+  box.releaseHeldStart();
+  CHECK(takeAll(box).empty());
+  CHECK(notified == 0);
+}
+
+namespace {
+std::chrono::nanoseconds timerLeft(const Outbox& box) {
   itimerspec t{};
   REQUIRE(::timerfd_gettime(box.startTimerFd(), &t) == 0);
-  CHECK(t.it_value.tv_sec == 0);
-  CHECK(t.it_value.tv_nsec == 0);
+  return std::chrono::seconds(t.it_value.tv_sec) + std::chrono::nanoseconds(t.it_value.tv_nsec);
+}
+}  // namespace
+
+TEST_CASE("Execs that start while the timer is armed do not arm it again", "[outbox]") {
+  Outbox box;
+  const auto t0 = std::chrono::steady_clock::now();
+  box.startExec(owner("1"));
+  const auto first = timerLeft(box);
+  REQUIRE(first > 0ns);
+  box.endExec();
+  std::this_thread::sleep_for(300us);  // a gap that a timer armed again would not show
+  box.startExec(owner("2"));
+  const auto second = timerLeft(box);
+  if (std::chrono::steady_clock::now() - t0 < first)  // it has not fired in between
+    CHECK(second < first - 200us);                       // left as it was: 300 µs less
+  box.endExec();
+}
+
+TEST_CASE("A start that comes while the timer is armed is released kStartHeld after it", "[outbox]") {
+  Outbox box;
+  int notified = 0;
+  box.setNotify([&] { ++notified; });
+  box.startExec(owner("1"));  // arms the timer
+  box.endExec();
+  const OwnerPtr b = owner("2");
+  const auto since = std::chrono::steady_clock::now();
+  box.startExec(b);  // finds it armed: the timer fires early for b and waits out b's rest
+  std::vector<OutEvent> events;
+  for (int fired = 0; events.empty() && fired < 5; ++fired) {
+    pollfd p{box.startTimerFd(), POLLIN, 0};
+    REQUIRE(::poll(&p, 1, 10000) == 1);
+    box.releaseHeldStart();
+    events = takeAll(box);
+  }
+  CHECK(std::chrono::steady_clock::now() - since >= Outbox::kStartHeld);
+  REQUIRE(events.size() == 1);
+  REQUIRE(std::holds_alternative<ExecStartEvent>(events[0]));
+  CHECK(std::get<ExecStartEvent>(events[0]).owner == b);
+  CHECK(notified == 1);
+  box.endExec();
 }
