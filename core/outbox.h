@@ -86,7 +86,8 @@ class Outbox {
   // keeps its place before what the exec writes), until kStartHeld has passed (startTimerFd()
   // turns readable: the reader calls releaseHeldStart()), or dropped by endExec() when the
   // exec ended first having written nothing (the supervisor says execStart before the
-  // answer). A trivial exec thus wakes no reader, and a long silent one is still said to run.
+  // answer). A trivial exec thus wakes no reader while it runs (the timer, firing later, finds
+  // nothing to send), and a long silent one is still said to run.
   // The timer is armed by an exec that finds it idle and never disarmed: when it fires, the
   // exec running then (if any) is released or waited for the rest of its kStartHeld, so a
   // run of short execs costs one timerfd_settime per kStartHeld, not two per exec.
