@@ -5,6 +5,7 @@ machinery) and every frame of the engine itself are left out, in the exception a
 the exceptions it is chained to.
 """
 import os
+import sys
 from _weakref import ref as _weakref  # built in: no import of weakref.py
 
 _ENGINE_PREFIXES = ("<asyncode:",)  # the daemon's embedded modules
@@ -36,9 +37,7 @@ _MACHINERY_DIRS = ()
 def _machinery_dirs():
     """Where event-loop machinery lives (asyncio, trio), once imported."""
     global _machinery_seen, _MACHINERY_DIRS
-    import sys
-    modules = sys.modules
-    seen = tuple(name in modules for name in _MACHINERY)
+    seen = tuple(name in sys.modules for name in _MACHINERY)
     if seen != _machinery_seen:
         dirs = []
         for name, imported in zip(_MACHINERY, seen):
@@ -67,21 +66,27 @@ def _is_interruption(exc_type):
     return issubclass(exc_type, KeyboardInterrupt) or exc_type.__name__ in ("CancelledError", "Cancelled")
 
 
+def _kept(filenames, exc_type):
+    """The indices of the frames an error shows, given their files (outermost first): from
+    the first frame of user code on, without the engine's own."""
+    start = 0
+    while start < len(filenames) and is_machinery_file(filenames[start]):
+        start += 1
+    if start < len(filenames):
+        return [i for i in range(start, len(filenames)) if not is_engine_file(filenames[i])]
+    if _is_interruption(exc_type):
+        return []  # an interrupt that stopped the exec before any of its code ran
+    return list(range(len(filenames)))  # nothing but machinery: an error of the engine itself
+
+
 def _trim(te, seen):
     import traceback
     if te is None or id(te) in seen:
         return
     seen.add(id(te))
     frames = list(te.stack)
-    start = 0
-    while start < len(frames) and is_machinery_file(frames[start].filename):
-        start += 1
-    if start < len(frames):
-        frames = [f for f in frames[start:] if not is_engine_file(f.filename)]
-    elif _is_interruption(te.exc_type):
-        frames = []  # an interrupt that stopped the exec before any of its code ran
-    # else: nothing but machinery, an error of the engine itself: keep it whole
-    te.stack = traceback.StackSummary.from_list(frames)
+    kept = _kept([f.filename for f in frames], te.exc_type)
+    te.stack = traceback.StackSummary.from_list([frames[i] for i in kept])
     _trim(te.__cause__, seen)
     _trim(te.__context__, seen)
     for sub in getattr(te, "exceptions", None) or ():
@@ -95,16 +100,12 @@ def _user_traceback(tb, exc_type):
     while tb is not None:
         entries.append(tb)
         tb = tb.tb_next
-    start = 0
-    while start < len(entries) and is_machinery_file(entries[start].tb_frame.f_code.co_filename):
-        start += 1
-    if start == len(entries):
-        return None if _is_interruption(exc_type) or not entries else entries[0]
-    kept = [t for t in entries[start:] if not is_engine_file(t.tb_frame.f_code.co_filename)]
+    kept = _kept([t.tb_frame.f_code.co_filename for t in entries], exc_type)
     if len(kept) == len(entries):
-        return entries[0]
+        return entries[0] if entries else None
     chain = None
-    for t in reversed(kept):
+    for i in reversed(kept):
+        t = entries[i]
         chain = type(t)(chain, t.tb_frame, t.tb_lasti, t.tb_lineno)
     return chain
 
